@@ -1,0 +1,273 @@
+"""Configuration: a TOML file turned into frozen dataclasses, with defaults that need no file.
+
+Without a file printserver runs one printer, AE title ``PRINTSCP``, on DICOM port 11112, with the web UI
+on 127.0.0.1:8080 and all data under ``./var`` (see ``docs/configuration.md`` for every key).
+
+A TOML file may override any default::
+
+    data_dir = "/var/lib/printserver"
+
+    [dicom]
+    port = 104
+
+    [[printers]]
+    ae_title = "DRYVIEW1"
+    name = "Radiology film 1"
+    resolution_dpi = { STANDARD = 320, HIGH = 508 }
+    output = { kind = "pdf", path = "films/dryview1" }
+
+Unknown keys are refused with their dotted name, so that a typo never silently changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from printserver.errors import ConfigError
+from printserver.vocabulary import FILM_SIZES, FilmOrientation, MagnificationType, MediumType
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """Where a printer's finished films go: ``pdf`` (a folder), ``cups``, ``dicom`` or ``pacs``."""
+
+    kind: str = "pdf"
+    #: pdf: the folder (relative paths are under ``data_dir``)
+    path: str = "films"
+    #: pdf: file name template, fields {job_id} {film} {copy} {printer} {calling_aet} {date}
+    filename_template: str = "{printer}_{job_id}_film{film}_copy{copy}.pdf"
+    #: cups: queue name; dicom / pacs: called AE title, host and port of the device
+    queue: str = ""
+    host: str = ""
+    port: int = 0
+    called_aet: str = ""
+    calling_aet: str = "PRINTSERVER"
+
+
+@dataclass(frozen=True)
+class PrinterConfig:
+    """One printer, selected by the called AE title (see ``../shared/DESIGN.md``, Printers)."""
+
+    ae_title: str = "PRINTSCP"
+    #: Printer Name (2110,0030) as the Printer SOP instance answers it
+    name: str = "printserver"
+    manufacturer: str = "printserver project"
+    model: str = "printserver virtual film printer"
+    serial_number: str = "0001"
+    #: Date/Time of Last Calibration (0018,1200)/(0018,1201) as YYYYMMDD / HHMMSS, empty if unknown
+    last_calibration_date: str = ""
+    last_calibration_time: str = ""
+    #: calling AE titles allowed to print here; empty = any
+    calling_aets: tuple[str, ...] = ()
+    film_sizes: tuple[str, ...] = tuple(FILM_SIZES)
+    default_film_size: str = "14INX17IN"
+    default_orientation: str = "PORTRAIT"
+    medium_types: tuple[str, ...] = tuple(m.value for m in MediumType)
+    default_medium_type: str = "BLUE FILM"
+    film_destinations: tuple[str, ...] = ("MAGAZINE", "PROCESSOR")
+    default_film_destination: str = "PROCESSOR"
+    magnification_types: tuple[str, ...] = tuple(m.value for m in MagnificationType)
+    default_magnification_type: str = "CUBIC"
+    #: Smoothing Type values the printer accepts (only meaningful with CUBIC), first is the default
+    smoothing_types: tuple[str, ...] = ("MEDIUM", "SHARP", "SMOOTH")
+    #: Requested Resolution ID → dots per inch
+    resolution_dpi: dict[str, int] = field(default_factory=lambda: {"STANDARD": 320, "HIGH": 508})
+    default_resolution: str = "STANDARD"
+    #: printer density range, hundredths of OD: requests outside it are clamped (B605)
+    min_density: int = 20
+    max_density: int = 300
+    #: transmissive film viewing conditions assumed when the SCU sends none (PS3.14 §7.2)
+    illumination: int = 2000
+    reflected_ambient_light: int = 10
+    #: Image Display Formats accepted: empty = any STANDARD / ROW / COL within the limits
+    display_formats: tuple[str, ...] = ()
+    #: SLIDE, SUPERSLIDE and CUSTOM\i layouts as STANDARD / ROW / COL definitions
+    named_formats: dict[str, str] = field(default_factory=lambda: {
+        "SLIDE": "STANDARD\\4,5", "SUPERSLIDE": "STANDARD\\6,6", "CUSTOM\\1": "ROW\\1,2"})
+    #: Annotation Display Format ID → number of annotation boxes (the layout is documented)
+    annotation_formats: dict[str, int] = field(default_factory=lambda: {"LABEL": 1, "BOTTOM": 4})
+    #: Configuration Information values accepted (first is the default); empty string = none
+    configuration_information: tuple[str, ...] = ("",)
+    supports_trim: bool = True
+    supports_12_bit: bool = True
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.film_sizes if s not in FILM_SIZES]
+        if unknown:
+            raise ConfigError(f"printer {self.ae_title}: unknown film sizes {unknown}")
+        if self.default_film_size not in self.film_sizes:
+            raise ConfigError(f"printer {self.ae_title}: default_film_size "
+                              f"{self.default_film_size!r} is not in film_sizes")
+        FilmOrientation.parse(self.default_orientation, "default_orientation")
+        if not 0 <= self.min_density < self.max_density:
+            raise ConfigError(f"printer {self.ae_title}: need 0 <= min_density < max_density")
+        if self.default_resolution not in self.resolution_dpi:
+            raise ConfigError(f"printer {self.ae_title}: default_resolution "
+                              f"{self.default_resolution!r} is not in resolution_dpi")
+        if not 1 <= len(self.ae_title.strip()) <= 16:
+            raise ConfigError(f"printer AE title {self.ae_title!r} must be 1 to 16 characters")
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    """Optional DICOM TLS (PS3.15 Annex B): a server certificate, client certificates if required."""
+
+    certificate: str = ""
+    private_key: str = ""
+    ca_certificates: str = ""
+    require_client_certificate: bool = False
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """Resource limits of the Print SCP: beyond them the SCU gets C605 / 0213 or a rejection."""
+
+    max_associations: int = 8
+    max_pdu_size: int = 65536
+    max_image_rows: int = 8192
+    max_image_columns: int = 8192
+    max_film_boxes_per_session: int = 50
+    max_image_boxes_per_film: int = 100
+    #: bytes of pixel data one association may hold (all its image boxes together)
+    max_spool_bytes_per_association: int = 2 * 1024 ** 3
+    #: seconds an idle association is kept (operators pause between films)
+    network_timeout: int = 600
+
+
+@dataclass(frozen=True)
+class DicomConfig:
+    """The DICOM listener."""
+
+    host: str = "0.0.0.0"
+    port: int = 11112
+    #: refuse unknown attributes with 0105 (strict) or accept them with warning 0107 (lenient)
+    strict_attributes: bool = False
+    #: AE title of the printer that answers unknown called AE titles; empty = reject them
+    default_printer: str = ""
+    tls: TLSConfig = field(default_factory=TLSConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration. ``Config()`` is the no-file default."""
+
+    data_dir: Path = Path("var")
+    #: empty = SQLite at ``data_dir/printserver.sqlite3``; else e.g. ``postgresql://user@host/db``
+    database_url: str = ""
+    dicom: DicomConfig = field(default_factory=DicomConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    printers: tuple[PrinterConfig, ...] = field(default_factory=lambda: (PrinterConfig(),))
+
+    def __post_init__(self) -> None:
+        titles = [p.ae_title for p in self.printers]
+        if not titles:
+            raise ConfigError("at least one printer must be configured")
+        if len(set(titles)) != len(titles):
+            raise ConfigError(f"printer AE titles must be unique, got {titles}")
+        if self.dicom.default_printer and self.dicom.default_printer not in titles:
+            raise ConfigError(f"dicom.default_printer {self.dicom.default_printer!r} is not a printer")
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    @property
+    def films_dir(self) -> Path:
+        return self.data_dir / "films"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "printserver.sqlite3"
+
+    def printer(self, ae_title: str) -> PrinterConfig | None:
+        """The printer a called AE title selects (the default printer for unknown titles)."""
+        title = ae_title.strip()
+        for p in self.printers:
+            if p.ae_title == title:
+                return p
+        if self.dicom.default_printer:
+            return self.printer(self.dicom.default_printer)
+        return None
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    """Build dataclass ``cls`` from TOML ``data``, refusing unknown keys and wrong types."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or 'config'}: expected a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{where}.{key}" if where else key
+        if key not in names:
+            raise ConfigError(f"unknown configuration key {dotted!r}")
+        kwargs[key] = _convert(hints[key], value, dotted)
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"{where or 'config'}: {exc}") from None
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    if origin is tuple:
+        (inner, *_rest) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list")
+        if dataclasses.is_dataclass(inner):
+            return tuple(_build(inner, v, f"{where}[{i}]") for i, v in enumerate(value))
+        return tuple(value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table")
+        return dict(value)
+    if hint is Path:
+        return Path(value)
+    if origin in (typing.Union, types.UnionType):
+        return value
+    if hint in (int, float, str, bool) and not isinstance(value, hint):
+        if hint is float and isinstance(value, int):
+            return float(value)
+        raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}")
+    return value
+
+
+def load_config(path: str | Path | None = None, *, data_dir: str | Path | None = None,
+                dicom_port: int | None = None, web_port: int | None = None) -> Config:
+    """Load the configuration from ``path`` (or the defaults), then apply command-line overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            with p.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"{p}: configuration file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: {exc}") from None
+    cfg = _build(Config, data, "")
+    if data_dir is not None:
+        cfg = dataclasses.replace(cfg, data_dir=Path(data_dir))
+    if dicom_port is not None:
+        cfg = dataclasses.replace(cfg, dicom=dataclasses.replace(cfg.dicom, port=dicom_port))
+    if web_port is not None:
+        cfg = dataclasses.replace(cfg, web=dataclasses.replace(cfg.web, port=web_port))
+    return cfg
