@@ -181,3 +181,12 @@ def test_od_lut_refuses_bad_words():
         od_lut(8, "MONOCHROME2", "SIDEWAYS", None, 0.2, 3.0)
     with pytest.raises(ParameterError, match="bits_stored"):
         od_lut(17, "MONOCHROME2", "NORMAL", None, 0.2, 3.0)
+
+
+def test_apply_od_lut_maps_a_raster_and_clips_stray_high_bits():
+    from printserver.gsdf.pipeline import apply_od_lut
+    lut = od_lut(12, "MONOCHROME2", "NORMAL", None, 0.20, 3.00)
+    raster = np.array([[0, 4095], [2048, 65535]], dtype=np.uint16)
+    od = apply_od_lut(raster, lut)
+    assert od.dtype == np.float32 and od.shape == (2, 2)
+    assert od[0, 0] == lut[0] and od[0, 1] == lut[4095] and od[1, 0] == lut[2048] and od[1, 1] == lut[4095]

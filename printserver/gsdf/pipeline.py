@@ -75,6 +75,15 @@ def od_lut(bits_stored: int, photometric: str, polarity: str, plut: Presentation
     return per_p[pvalues].astype(np.float32)
 
 
+def apply_od_lut(pixels: ArrayLike, lut: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Map a raster of stored values to densities through a table from :func:`od_lut`.
+
+    One ``numpy.take`` with ``mode="clip"``: values above ``2**bits_stored − 1`` (stray high bits)
+    take the last entry instead of failing. ``out`` (float32, same shape) avoids an allocation.
+    """
+    return np.take(lut, pixels, out=out, mode="clip")
+
+
 def pvalues_to_od(pvalues: ArrayLike, bits: int, min_density: float, max_density: float,
                   illumination: float = DEFAULT_ILLUMINATION,
                   reflected_ambient_light: float = DEFAULT_REFLECTED_AMBIENT_LIGHT) -> np.ndarray:
