@@ -94,6 +94,13 @@ class PrinterConfig:
     annotation_formats: dict[str, int] = field(default_factory=lambda: {"LABEL": 1, "BOTTOM": 4})
     #: Configuration Information values accepted (first is the default); empty string = none
     configuration_information: tuple[str, ...] = ("",)
+    #: unprinted margin on every edge of the film, mm (the printable area is the rest)
+    printable_margin_mm: float = 0.0
+    #: gap between neighbouring image boxes (and the LABEL line), mm; filled with Border Density
+    image_box_gap_mm: float = 2.0
+    #: measured characteristic curve (DCMTK printer.lut text or CSV) of the output device; empty =
+    #: the output's default profile (a light box viewed in sRGB for PDF)
+    characteristic_file: str = ""
     supports_trim: bool = True
     supports_12_bit: bool = True
     output: OutputConfig = field(default_factory=OutputConfig)
