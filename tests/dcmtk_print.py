@@ -418,6 +418,9 @@ class DimseMessage:
     status: int | None  # DIMSE status of a response
     fields: dict[str, str]
     dataset: str  # the dcmdump-style lines of the data set, "" when none
+    #: transfer syntax of the data set as DCMTK names it ("Little Endian Implicit"); for an
+    #: INCOMING message, the one it arrived in (for OUTGOING, DCMTK prints its in-memory one)
+    transfer_syntax: str = ""
 
     @property
     def is_response(self) -> bool:
@@ -452,12 +455,15 @@ def parse_dump(text: str) -> list[DimseMessage]:
         fields: dict[str, str] = {}
         dataset_lines: list[str] = []
         in_dataset = False
+        syntax = ""
         for line in lines:
             if line.startswith("-----"):
                 in_dataset = True
                 continue
             if in_dataset:
-                if not line.startswith("#"):
+                if line.startswith("# Used TransferSyntax:"):
+                    syntax = line.split(":", 1)[1].strip()
+                elif not line.startswith("#"):
                     dataset_lines.append(line)
                 continue
             key, sep, value = line.partition(":")
@@ -472,7 +478,7 @@ def parse_dump(text: str) -> list[DimseMessage]:
             sop_class = ""
         messages.append(DimseMessage(direction=direction, type=fields.get("Message Type", ""),
                                      sop_class=sop_class, status=status, fields=fields,
-                                     dataset="\n".join(dataset_lines)))
+                                     dataset="\n".join(dataset_lines), transfer_syntax=syntax))
     return messages
 
 
@@ -562,6 +568,11 @@ class SpoolResult:
             raise AssertionError("dcmprscu did not print cleanly:\n  " + "\n  ".join(problems)
                                  + "\n--- exchanges ---\n" + self.summary()
                                  + "\n--- log tail ---\n" + self.log[-4000:])
+
+    def negotiated_transfer_syntaxes(self) -> set[str]:
+        """Transfer syntaxes the printer's response data sets arrived in."""
+        return {m.transfer_syntax for m in self.messages
+                if m.direction == "INCOMING" and m.transfer_syntax}
 
     def sent_images(self) -> list[DimseMessage]:
         """The Basic Grayscale Image Box N-SET requests, in the order sent."""

@@ -55,6 +55,8 @@ def test_harness_against_dcmprscp(tmp_path: Path) -> None:
             PrinterProfile(name="REF12", ae_title=scp.ae_title, port=scp.port),
             PrinterProfile(name="REF8", ae_title=scp.ae_title, port=scp.port,
                            supports_12bit=False),
+            PrinterProfile(name="IMPLICIT", ae_title=scp.ae_title, port=scp.port,
+                           implicit_only=True),
         ]
         cfg = write_config(tmp_path / "scu", printers)
         ramp = write_image(tmp_path / "ramp.dcm", full_range_ramp(), 12)
@@ -64,9 +66,11 @@ def test_harness_against_dcmprscp(tmp_path: Path) -> None:
         assert np.array_equal(stored.images[0].pixel_array, full_range_ramp())
 
         for printer, mono1, twelve in (("REF12", False, True), ("REF12", True, True),
-                                       ("REF8", False, False)):
+                                       ("REF8", False, False), ("IMPLICIT", False, True)):
             result = spool(cfg, stored, printer=printer, monochrome1=mono1)
             result.assert_ok()
+            assert result.negotiated_transfer_syntaxes() == {
+                "Little Endian Implicit" if printer == "IMPLICIT" else "Little Endian Explicit"}
             assert [s for _, s in result.statuses()] == [0] * len(result.requests)
             assert len(result.sent_images()) == 2
             received = scp.received(scp.stored_prints()[-1])
@@ -97,3 +101,4 @@ def test_unreachable_printer_is_a_failure_despite_exit_0(tmp_path: Path) -> None
     assert result.requests == []
     assert any("connection setup with printer failed" in e for e in result.errors)
     assert result.problems()
+
