@@ -190,3 +190,29 @@ def test_apply_od_lut_maps_a_raster_and_clips_stray_high_bits():
     od = apply_od_lut(raster, lut)
     assert od.dtype == np.float32 and od.shape == (2, 2)
     assert od[0, 0] == lut[0] and od[0, 1] == lut[4095] and od[1, 0] == lut[2048] and od[1, 1] == lut[4095]
+
+
+def test_densities_in_hundredths_are_refused_naming_max_density():
+    with pytest.raises(ParameterError, match="hundredths") as err:
+        od_lut(8, "MONOCHROME2", "NORMAL", None, 20, 300)
+    assert err.value.parameter == "max_density"
+
+
+def test_od_lut_accepts_a_shape_string():
+    by_name = od_lut(8, "MONOCHROME2", "NORMAL", "LIN OD", 0.2, 3.0)
+    assert np.array_equal(by_name, od_lut(8, "MONOCHROME2", "NORMAL", PresentationLUT.from_shape("LIN OD"), 0.2, 3.0))
+
+
+def test_softcopy_target_includes_ambient_light():
+    from printserver.gsdf.softcopy import jnd_per_pvalue, target_luminance
+    seen = target_luminance(np.arange(256), 8, 0.5, 400.0, ambient=1.0)
+    emitted = target_luminance(np.arange(256), 8, 0.5, 400.0, ambient=1.0, include_ambient=False)
+    assert seen[0] == pytest.approx(1.5) and seen[-1] == pytest.approx(401.0)
+    assert np.allclose(seen - emitted, 1.0)
+    # equal JND steps: (j(401) − j(1.5)) / 255 per P-value (PS3.14 Annex C)
+    j = jnd_from_luminance(seen[1:-1], method="exact")
+    assert np.allclose(np.diff(j), jnd_per_pvalue(0.5, 400.0, 1.0), atol=1e-6)
+    with pytest.raises(ParameterError, match="ambient"):
+        target_luminance(0, 8, 0.5, 400.0, ambient=-1)
+    with pytest.raises(ParameterError, match="lmax"):
+        target_luminance(0, 8, 400.0, 0.5)

@@ -26,6 +26,8 @@ DEFAULT_ILLUMINATION = 2000.0
 DEFAULT_REFLECTED_AMBIENT_LIGHT = 10.0
 #: PS3.14 §7.3 Note: typical maximum luminance of paper under diffuse illumination (cd/m²)
 DEFAULT_PAPER_ILLUMINATION = 150.0
+#: densities above this are refused as a likely unit mistake (hundredths of OD passed as OD)
+MAX_PLAUSIBLE_DENSITY = 10.0
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ def check_viewing(min_density: float, max_density: float, illumination: float, a
             raise ParameterError(name, f"must be a finite number; got {value}")
     if min_density < 0:
         raise ParameterError("min_density", f"must be ≥ 0 OD; got {min_density:g}")
+    if max_density > MAX_PLAUSIBLE_DENSITY:
+        raise ParameterError("max_density", f"{max_density:g} OD is not a film density; Min/Max Density "
+                                            f"(2010,0120/0130) are sent in hundredths of OD: divide by 100")
     if min_density >= max_density:
         raise ParameterError("min_density", f"Min Density ({min_density:g} OD) must be below Max Density "
                                             f"({max_density:g} OD)")

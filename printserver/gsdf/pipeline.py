@@ -25,7 +25,7 @@ from printserver.vocabulary import PresentationLUTShape
 BITS_STORED_RANGE = (1, 16)
 
 
-def od_lut(bits_stored: int, photometric: str, polarity: str, plut: PresentationLUT | None,
+def od_lut(bits_stored: int, photometric: str, polarity: str, plut: PresentationLUT | str | None,
            min_density: float, max_density: float, illumination: float = DEFAULT_ILLUMINATION,
            reflected_ambient_light: float = DEFAULT_REFLECTED_AMBIENT_LIGHT) -> np.ndarray:
     """Optical density for every stored pixel value 0 … 2**bits_stored − 1 (PS3.4 H.2.1.2, PS3.14 §7.2).
@@ -39,7 +39,8 @@ def od_lut(bits_stored: int, photometric: str, polarity: str, plut: Presentation
     polarity : str
         ``NORMAL`` or ``REVERSE`` (2020,0020); empty means NORMAL.
     plut : PresentationLUT or None
-        The Presentation LUT in effect; None means IDENTITY. ``LIN OD`` maps its input linearly in OD,
+        The Presentation LUT in effect; None means IDENTITY; a string is read as a
+        Presentation LUT Shape. ``LIN OD`` maps its input linearly in OD,
         index 0 → ``min_density`` (white), 2**bits_stored − 1 → ``max_density``. A table must match
         the bit depth (256 entries for 8 bits, 4096 for 12).
     min_density, max_density : float
@@ -62,6 +63,8 @@ def od_lut(bits_stored: int, photometric: str, polarity: str, plut: Presentation
                                             f"got {bits_stored}")
     bits_stored = int(bits_stored)
     check_viewing(min_density, max_density, illumination, reflected_ambient_light)
+    if isinstance(plut, str):
+        plut = PresentationLUT.from_shape(plut)
     plut = plut or PresentationLUT.identity()
     count = 1 << bits_stored
     values = invert_for_display(np.arange(count, dtype=np.int64), bits_stored, photometric, polarity)
