@@ -233,3 +233,21 @@ def test_cli_is_installed_as_a_command(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "printserver: error: reflected_ambient_light: must be ≥ 0 cd/m²; got -1"]
+
+
+def test_cli_lut_from_a_csv_step_wedge(tmp_path, capsys):
+    path = tmp_path / "wedge.csv"
+    path.write_text("# paper printer step wedge\nddl,od\n0,2.10\n32,1.60\n64,1.20\n96,0.90\n128,0.66\n"
+                    "160,0.46\n192,0.30\n224,0.17\n255,0.08\n")
+    code, out, _ = run_cli(capsys, "lut", "--printer-file", str(path), "--ambient", "0",
+                           "--illumination", "150")
+    assert code == 0
+    _, rows = read_csv(out)
+    assert rows.shape == (256, 2) and rows[0, 1] == 0 and rows[-1, 1] == 255
+    assert np.all(np.diff(rows[:, 1]) >= 0)
+    # the printed densities of the LUT follow the paper GSDF of §7.3 within one device step
+    from printserver.gsdf.hardcopy import od_from_pvalues
+    curve = read_characteristic_file(path, "printer")
+    device_od = values_at_all_ddls(curve)
+    target_od = od_from_pvalues(np.arange(256), 8, 0.08, 2.10, 150.0, 0.0)
+    assert np.abs(device_od[rows[:, 1].astype(int)] - target_od).max() < 0.04

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from typing import TextIO
@@ -132,7 +133,13 @@ def run_lut(args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def _output(path: str | None) -> Iterator[TextIO]:
     if path is None or path == "-":
-        yield sys.stdout
+        try:
+            yield sys.stdout
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # the reader stopped early (``| head``): not an error; silence the final flush
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
         return
     try:
         handle = open(path, "w", encoding="utf-8", newline="")
