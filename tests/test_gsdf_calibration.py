@@ -226,7 +226,7 @@ def test_cli_writes_output_file(tmp_path, capsys):
     assert rows[0, 1] == 0 and np.all(np.diff(rows[:, 1]) >= 0)
 
 
-def test_cli_is_installed_as_a_command(tmp_path):
+def test_cli_module_run_prints_one_line_and_exits_2():
     result = subprocess.run([sys.executable, "-m", "printserver", "gsdf", "curve", "--od-range", "0.2", "3.0",
                              "--ambient", "-1"], capture_output=True, text=True, timeout=60,
                             cwd=Path(__file__).resolve().parent.parent)
