@@ -1,0 +1,85 @@
+"""``printserver jobs list|show``: the print jobs in the job store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from printserver.config import load_config
+from printserver.errors import PrintserverError
+from printserver.jobs.spool import Spool
+from printserver.jobs.store import open_job_store
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("jobs", help="list and show print jobs",
+                       description="Print jobs accepted by the Print SCP (state QUEUED, RENDERING, "
+                                   "PRINTING, DONE, FAILED or CANCELLED).")
+    jobs = p.add_subparsers(dest="jobs_command", metavar="SUBCOMMAND", required=True)
+    for name, helptext in (("list", "list jobs, oldest first"), ("show", "one job with its manifest")):
+        q = jobs.add_parser(name, help=helptext)
+        if name == "show":
+            q.add_argument("job_id", metavar="ID")
+        else:
+            q.add_argument("--state", action="append", metavar="STATE",
+                           help="only jobs in this state (repeatable)")
+        q.add_argument("--json", action="store_true", help="JSON output")
+        q.add_argument("--config", metavar="FILE", help="TOML configuration file")
+        q.add_argument("--data-dir", metavar="DIR", help="data folder")
+        q.set_defaults(func=run_list if name == "list" else run_show)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    config = load_config(args.config, data_dir=args.data_dir)
+    with open_job_store(config) as store:
+        states = [s.upper() for s in args.state] if args.state else None
+        try:
+            jobs = store.list(states)
+        except ValueError as exc:
+            raise PrintserverError(f"--state: {exc}") from None
+    if args.json:
+        print(json.dumps([j.to_dict() for j in jobs], indent=1))
+        return 0
+    print(f"{'JOB':22} {'STATE':9} {'PRINTER':16} {'CALLING AE':16} {'FILMS':>5} {'COPIES':>6}  CREATED")
+    for j in jobs:
+        print(f"{j.job_id:22} {j.state.value:9} {j.printer:16} {j.calling_ae:16} "
+              f"{j.film_count:5d} {j.copies:6d}  {j.created_at}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    config = load_config(args.config, data_dir=args.data_dir)
+    with open_job_store(config) as store:
+        job = store.get(args.job_id)
+    if job is None:
+        raise PrintserverError(f"no job {args.job_id!r}")
+    manifest = Spool(config.spool_dir).load_manifest(job)
+    if args.json:
+        print(json.dumps({"job": job.to_dict(), "manifest": _without_lut_data(manifest)}, indent=1))
+        return 0
+    for key, value in job.to_dict().items():
+        print(f"{key:20} {value}")
+    for n, film in enumerate(manifest["films"], start=1):
+        a = film["attributes"]
+        images = [b for b in film["image_boxes"] if b["image"]]
+        print(f"film {n}: {a.get('ImageDisplayFormat')} {a.get('FilmSizeID')} "
+              f"{a.get('FilmOrientation')}, {len(images)}/{len(film['image_boxes'])} image boxes set")
+        for b in images:
+            im = b["image"]
+            print(f"  box {b['position']}: {im['columns']}x{im['rows']} {im['bits_stored']}-bit "
+                  f"{im['photometric_interpretation']} {im['file']}")
+    return 0
+
+
+def _without_lut_data(manifest: dict) -> dict:
+    """The manifest for display: LUT tables summarised to their length."""
+    def strip(plut):
+        if plut and "data" in plut:
+            return {**plut, "data": f"<{len(plut['data'])} entries>"}
+        return plut
+    out = dict(manifest)
+    out["presentation_luts"] = {k: strip(v) for k, v in manifest.get("presentation_luts", {}).items()}
+    out["films"] = [{**f, "presentation_lut": strip(f.get("presentation_lut")),
+                     "image_boxes": [{**b, "presentation_lut": strip(b.get("presentation_lut"))}
+                                     for b in f["image_boxes"]]} for f in manifest["films"]]
+    return out

@@ -1,0 +1,88 @@
+"""Job records: the row the job store keeps for every accepted print job."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass
+
+
+class JobState(str, enum.Enum):
+    """Life cycle of a print job (``../shared/DESIGN.md``).
+
+    The SCP creates jobs QUEUED; workers move them to RENDERING, PRINTING and DONE or FAILED; an
+    operator may cancel them. The Print Job SOP instance (PS3.3 C.13.8) reports them as Execution
+    Status PENDING / PRINTING / DONE / FAILURE (see :meth:`execution_status`).
+    """
+
+    QUEUED = "QUEUED"
+    RENDERING = "RENDERING"
+    PRINTING = "PRINTING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def execution_status(self) -> tuple[str, str]:
+        """Execution Status (2100,0020) and Execution Status Info (2100,0030), PS3.3 C.13.8."""
+        return {
+            JobState.QUEUED: ("PENDING", "QUEUED"),
+            JobState.RENDERING: ("PRINTING", "NORMAL"),
+            JobState.PRINTING: ("PRINTING", "NORMAL"),
+            JobState.DONE: ("DONE", "NORMAL"),
+            JobState.FAILED: ("FAILURE", "UNKNOWN"),
+            JobState.CANCELLED: ("FAILURE", "UNKNOWN"),
+        }[self]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One print job as the job store keeps it; the full description is its spool manifest.
+
+    Attributes
+    ----------
+    job_id : str
+        Short, sortable identifier (also the spool folder name).
+    print_job_uid : str
+        SOP Instance UID of the Print Job (PS3.4 H.4.5) returned in (2100,0500).
+    state : JobState
+    printer : str
+        AE title of the printer (the called AE title that selected it).
+    calling_ae, called_ae : str
+    film_session_label : str
+    print_priority : str
+        HIGH, MED or LOW (2000,0020).
+    film_count : int
+        Number of film boxes (one copy).
+    copies : int
+        Number of Copies (2000,0010), collated.
+    created_at, updated_at : str
+        ISO 8601 UTC times.
+    spool_dir : str
+        Folder name under the spool holding ``manifest.json`` and the pixel files.
+    manifest_sha256 : str
+        SHA-256 of ``manifest.json`` as written.
+    message : str
+        Last error or status message (empty when none).
+    """
+
+    job_id: str
+    print_job_uid: str
+    state: JobState
+    printer: str
+    calling_ae: str
+    called_ae: str
+    film_session_label: str
+    print_priority: str
+    film_count: int
+    copies: int
+    created_at: str
+    updated_at: str
+    spool_dir: str
+    manifest_sha256: str
+    message: str = ""
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dictionary (the state as its string)."""
+        d = asdict(self)
+        d["state"] = self.state.value
+        return d

@@ -1,0 +1,162 @@
+"""The spool: one folder per print job holding its pixel files and ``manifest.json``.
+
+Writing is crash-safe: the files go to a temporary folder, each file is fsync'd, the folder is
+fsync'd, renamed to its final name and the spool folder fsync'd. A job folder therefore either
+exists complete or not at all; the job row is committed only after :meth:`Spool.write_job`
+returns (see :mod:`printserver.scp.print_job`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from printserver.errors import PrintserverError
+from printserver.jobs.model import Job
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "manifest.json"
+_TMP_PREFIX = ".tmp-"
+
+
+class SpoolError(PrintserverError):
+    """A spool folder or file is missing or does not match its manifest."""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_synced(path: Path, data: bytes | memoryview) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+class Spool:
+    """The spool folder ``data_dir/spool``.
+
+    Parameters
+    ----------
+    root : Path
+        The spool folder; created when missing.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def job_dir(self, job: Job | str) -> Path:
+        """Folder of a job (a :class:`Job` or its spool folder name)."""
+        name = job.spool_dir if isinstance(job, Job) else str(job)
+        return self.root / name
+
+    def write_job(self, job_id: str, manifest: Mapping[str, Any],
+                  pixel_files: Mapping[str, bytes | memoryview]) -> str:
+        """Write a job folder durably and return the SHA-256 of its manifest.
+
+        Parameters
+        ----------
+        job_id : str
+            Folder name; must not exist yet.
+        manifest : mapping
+            JSON-serialisable description of the job.
+        pixel_files : mapping
+            File name → bytes, written before the manifest.
+        """
+        final = self.root / job_id
+        if final.exists():
+            raise SpoolError(f"spool folder {final} already exists")
+        tmp = self.root / f"{_TMP_PREFIX}{job_id}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        try:
+            for name, data in pixel_files.items():
+                if "/" in name or name.startswith("."):
+                    raise SpoolError(f"bad spool file name {name!r}")
+                _write_synced(tmp / name, data)
+            text = json.dumps(manifest, indent=1, sort_keys=False).encode("utf-8")
+            _write_synced(tmp / MANIFEST_NAME, text)
+            _fsync_dir(tmp)
+            os.rename(tmp, final)
+            _fsync_dir(self.root)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return hashlib.sha256(text).hexdigest()
+
+    def remove_job(self, job_id: str) -> None:
+        """Delete a job folder (used when the job row could not be committed)."""
+        shutil.rmtree(self.root / job_id, ignore_errors=True)
+
+    def orphans(self, known: set[str]) -> list[str]:
+        """Spool folders without a job row (a crash between rename and commit) and temp folders."""
+        return sorted(p.name for p in self.root.iterdir()
+                      if p.is_dir() and (p.name.startswith(_TMP_PREFIX) or p.name not in known))
+
+    def load_manifest(self, job: Job | str) -> dict[str, Any]:
+        """The job's manifest as written at N-ACTION."""
+        path = self.job_dir(job) / MANIFEST_NAME
+        try:
+            return json.loads(path.read_text("utf-8"))
+        except FileNotFoundError:
+            raise SpoolError(f"{path}: manifest missing") from None
+
+    def _image(self, manifest: Mapping[str, Any], film: int, position: int) -> dict[str, Any]:
+        films = manifest["films"]
+        if not 1 <= film <= len(films):
+            raise SpoolError(f"job {manifest['job_id']} has no film {film}")
+        for box in films[film - 1]["image_boxes"]:
+            if box["position"] == position:
+                if box["image"] is None:
+                    raise SpoolError(f"film {film} position {position} has no image")
+                return box["image"]
+        raise SpoolError(f"film {film} has no image box at position {position}")
+
+    def pixel_bytes(self, job: Job | str, film: int, position: int,
+                    manifest: Mapping[str, Any] | None = None) -> bytes:
+        """Raw pixel bytes of one image box (little endian, as received), checked by SHA-256.
+
+        Parameters
+        ----------
+        job : Job or str
+        film : int
+            1-based film (film box) number in the manifest's order.
+        position : int
+            Image Box Position (2020,0010).
+        """
+        manifest = manifest or self.load_manifest(job)
+        image = self._image(manifest, film, position)
+        data = (self.job_dir(job) / image["file"]).read_bytes()
+        if hashlib.sha256(data).hexdigest() != image["sha256"]:
+            raise SpoolError(f"{image['file']}: SHA-256 does not match the manifest")
+        return data
+
+    def load_pixels(self, job: Job | str, film: int, position: int,
+                    manifest: Mapping[str, Any] | None = None) -> np.ndarray:
+        """Pixels of one image box as a ``(rows, columns)`` array, masked to Bits Stored.
+
+        8-bit images give ``uint8``, 12-bit images (16 allocated) ``uint16``.
+        """
+        manifest = manifest or self.load_manifest(job)
+        image = self._image(manifest, film, position)
+        data = self.pixel_bytes(job, film, position, manifest)
+        dtype = "<u2" if image["bits_allocated"] == 16 else "u1"
+        arr = np.frombuffer(data, dtype=dtype).reshape(image["rows"], image["columns"])
+        mask = (1 << image["bits_stored"]) - 1
+        return (arr & mask).astype(arr.dtype.newbyteorder("="))

@@ -1,0 +1,11 @@
+"""The Print SCP: Basic Grayscale Print Management (PS3.4 Annex H) over pynetdicom.
+
+* :mod:`.model` plain domain objects (film session, film box, image box, annotation box,
+  presentation LUT) that know nothing about sockets;
+* :mod:`.attributes` the table-driven attribute validation shared by every SOP class (PS3.4 H.2.4);
+* :mod:`.film_session`, :mod:`.film_box`, :mod:`.image_box`, :mod:`.annotation_box`,
+  :mod:`.presentation_lut`, :mod:`.printer`, :mod:`.print_job` the behaviour of each SOP class;
+* :mod:`.association` the per-association state;
+* :mod:`.handlers` thin pynetdicom event handlers; :mod:`.server` the listener (contexts, AE titles,
+  TLS, limits); :mod:`.cli` the ``printserver serve`` command.
+"""

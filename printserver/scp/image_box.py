@@ -1,0 +1,215 @@
+"""Basic Grayscale Image Box SOP class (PS3.4 H.4.3.1): N-SET.
+
+The image box receives Image Box Position and the Basic Grayscale Image Sequence (one item with the
+pixel module: MONOCHROME1/2, 8 bits in 8 or 12 bits in 16, unsigned; zero items erase the box),
+plus Polarity, Magnification / Smoothing Type, Min / Max Density (B605 clamping), Configuration
+Information, Requested Image Size, Requested Decimate/Crop Behavior and a Referenced Presentation
+LUT. Pixels are kept exactly as received (native little endian; big endian data is swapped).
+
+Image larger than its box at the requested resolution (PS3.4 H.4.3.1.2.1.2): CROP → B609,
+DECIMATE → B60A (C603 with Magnification Type NONE), FAIL → C603, nothing requested → B604
+(demagnified at rendering). Limits: rows or columns beyond the configured maximum, or pixel bytes
+beyond the association's budget → C605.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from printserver.scp.association import PrintAssociation
+from printserver.scp.attributes import (AttributeRule, RuleContext, code, density, encode,
+                                        integer, validate)
+from printserver.scp.model import FilmBox, ImageBox, ImageRecord
+from printserver.scp.presentation_lut import PLUT_REFERENCE, check_depth
+from printserver.scp.status import DimseError, Reply
+from printserver.vocabulary import (FILM_SIZES, DecimateCropBehavior, PhotometricInterpretation,
+                                    Polarity, Status)
+
+_PIXEL_MODULE = {"SamplesPerPixel", "PhotometricInterpretation", "Rows", "Columns",
+                 "PixelAspectRatio", "BitsAllocated", "BitsStored", "HighBit",
+                 "PixelRepresentation", "PixelData"}
+_TAG = {"SamplesPerPixel": 0x00280002, "PhotometricInterpretation": 0x00280004, "Rows": 0x00280010,
+        "Columns": 0x00280011, "PixelAspectRatio": 0x00280034, "BitsAllocated": 0x00280100,
+        "BitsStored": 0x00280101, "HighBit": 0x00280102, "PixelRepresentation": 0x00280103,
+        "PixelData": 0x7FE00010}
+
+
+def _bad(keyword: str, comment: str) -> DimseError:
+    return DimseError(Status.INVALID_ATTRIBUTE_VALUE, f"{keyword}: {comment}", [_TAG[keyword]])
+
+
+def _image_sequence(value: Any, ctx: RuleContext) -> ImageRecord | None:
+    """Basic Grayscale Image Sequence (2020,0110): 0 items = erase, else 1 checked item."""
+    if len(value) == 0:
+        return None
+    if len(value) != 1:
+        raise ValueError(f"needs 0 or 1 item, got {len(value)}")
+    item: Dataset = value[0]
+    extra = [e.tag for e in item if e.tag.element != 0 and e.keyword not in _PIXEL_MODULE]
+    if extra:
+        if ctx.strict:
+            raise DimseError(Status.NO_SUCH_ATTRIBUTE, "unsupported attribute in image item", extra)
+        ctx.warnings.add(Status.ATTRIBUTE_LIST_ERROR, "ignored attributes in image item", extra)
+    for keyword in ("SamplesPerPixel", "PhotometricInterpretation", "Rows", "Columns",
+                    "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation", "PixelData"):
+        if keyword not in item or item[keyword].value in (None, b"", ""):
+            raise DimseError(Status.MISSING_ATTRIBUTE, f"{keyword} missing in image item",
+                             [_TAG[keyword]])
+    if item.SamplesPerPixel != 1:
+        raise _bad("SamplesPerPixel", "must be 1")
+    pi = str(item.PhotometricInterpretation).strip().upper()
+    if pi not in {p.value for p in PhotometricInterpretation}:
+        raise _bad("PhotometricInterpretation", "MONOCHROME1 or MONOCHROME2")
+    rows, columns = int(item.Rows), int(item.Columns)
+    if rows < 1 or columns < 1:
+        raise _bad("Rows", "Rows and Columns must be > 0")
+    bs, ba, hb = int(item.BitsStored), int(item.BitsAllocated), int(item.HighBit)
+    allowed = {8: 8, 12: 16} if ctx.printer.supports_12_bit else {8: 8}
+    if bs not in allowed:
+        raise _bad("BitsStored", f"must be one of {sorted(allowed)}")
+    if ba != allowed[bs]:
+        raise _bad("BitsAllocated", f"must be {allowed[bs]} with Bits Stored {bs}")
+    if hb != bs - 1:
+        raise _bad("HighBit", f"must be {bs - 1}")
+    if item.PixelRepresentation != 0:
+        raise _bad("PixelRepresentation", "must be 0 (unsigned)")
+    aspect = None
+    if "PixelAspectRatio" in item and item.PixelAspectRatio is not None:
+        aspect = [int(v) for v in item.PixelAspectRatio]
+        if len(aspect) != 2 or min(aspect) < 1:
+            raise _bad("PixelAspectRatio", "needs two positive integers")
+    if rows > ctx.limits.max_image_rows or columns > ctx.limits.max_image_columns:
+        raise DimseError(Status.INSUFFICIENT_MEMORY,
+                         f"image {columns}x{rows} exceeds {ctx.limits.max_image_columns}x"
+                         f"{ctx.limits.max_image_rows}", [_TAG["Rows"]])
+    need = rows * columns * ba // 8
+    data = item.PixelData
+    if len(data) < need:
+        raise _bad("PixelData", f"{len(data)} bytes, {need} needed")
+    data = bytes(data[:need])
+    if ba == 16 and ctx.big_endian:
+        data = np.frombuffer(data, ">u2").astype("<u2").tobytes()
+    return ImageRecord(rows, columns, ba, bs, hb, 0, pi, 1, aspect, data)
+
+
+def _requested_image_size(value: Any, ctx: RuleContext) -> float:
+    size = float(value)
+    if size <= 0:
+        raise ValueError("must be > 0 mm")
+    return size
+
+
+#: PS3.4 Table H.4-10
+RULES = (
+    AttributeRule("ImageBoxPosition", required=True, parse=integer(1, 65535)),
+    AttributeRule("BasicGrayscaleImageSequence", required=True, parse=_image_sequence, echo=False),
+    AttributeRule("Polarity", parse=code(lambda c: [p.value for p in Polarity])),
+    AttributeRule("MagnificationType", parse=code(lambda c: c.printer.magnification_types)),
+    AttributeRule("SmoothingType", parse=code(lambda c: c.printer.smoothing_types),
+                  supported=lambda c: bool(c.printer.smoothing_types)),
+    AttributeRule("MinDensity", parse=density("Min")),
+    AttributeRule("MaxDensity", parse=density("Max")),
+    AttributeRule("ConfigurationInformation",
+                  parse=code(lambda c: c.printer.configuration_information)),
+    AttributeRule("RequestedImageSize", parse=_requested_image_size),
+    AttributeRule("RequestedDecimateCropBehavior",
+                  parse=code(lambda c: [d.value for d in DecimateCropBehavior])),
+    PLUT_REFERENCE,
+)
+
+
+def box_size(film_box: FilmBox, state: PrintAssociation, index: int) -> tuple[int, int]:
+    """(columns, rows) in printer pixels of the box at 1-based ``index`` (PS3.3 C.13.5.1 order)."""
+    a = film_box.attributes
+    size = FILM_SIZES[a["FilmSizeID"]]
+    w, h = size.width_mm, size.height_mm
+    if a["FilmOrientation"] == "LANDSCAPE":
+        w, h = h, w
+    dpi = state.printer.resolution_dpi[a["RequestedResolutionID"]]
+    width, height = round(w / 25.4 * dpi), round(h / 25.4 * dpi)
+    fmt = film_box.display_format
+    if fmt.kind == "STANDARD":
+        return width // fmt.counts[0], height // fmt.counts[1]
+    n = index
+    for line, count in enumerate(fmt.counts):
+        if n <= count:
+            if fmt.kind == "ROW":
+                return width // count, height // len(fmt.counts)
+            return width // len(fmt.counts), height // count
+        n -= count
+    raise ValueError(f"position {index} outside {fmt.text}")
+
+
+def _check_fit(image: ImageRecord, box: ImageBox, film_box: FilmBox, state: PrintAssociation,
+               values: dict[str, Any], ctx: RuleContext) -> None:
+    width, height = box_size(film_box, state, values["ImageBoxPosition"])
+    if image.columns <= width and image.rows <= height:
+        return
+    behaviour = values.get("RequestedDecimateCropBehavior",
+                           box.attributes.get("RequestedDecimateCropBehavior"))
+    magnification = values.get("MagnificationType", box.attributes.get(
+        "MagnificationType", film_box.attributes.get("MagnificationType")))
+    what = f"image {image.columns}x{image.rows} larger than box {width}x{height}"
+    if behaviour == "FAIL" or (behaviour == "DECIMATE" and magnification == "NONE"):
+        raise DimseError(Status.IMAGE_TOO_LARGE, what)
+    if behaviour == "CROP":
+        ctx.warnings.add(Status.IMAGE_CROPPED, what + ", cropped")
+    elif behaviour == "DECIMATE":
+        ctx.warnings.add(Status.IMAGE_DECIMATED, what + ", decimated")
+    else:
+        ctx.warnings.add(Status.IMAGE_DEMAGNIFIED, what + ", demagnified")
+
+
+def _find(state: PrintAssociation, uid: str | None) -> tuple[FilmBox, ImageBox]:
+    state.lookup(uid, state.image_box_class)
+    assert state.film_session is not None
+    for fb in state.film_session.film_boxes:
+        for box in fb.image_boxes:
+            if box.uid == uid:
+                return fb, box
+    raise DimseError(Status.NO_SUCH_SOP_INSTANCE, f"no such image box {uid}")
+
+
+def effective_plut(state: PrintAssociation, film_box: FilmBox, attributes: dict[str, Any]):
+    """The Presentation LUT that applies to an image box: its own, else the film box's."""
+    uid = attributes.get("ReferencedPresentationLUTSequence") or film_box.attributes.get(
+        "ReferencedPresentationLUTSequence")
+    return state.presentation_luts.get(uid) if uid else None
+
+
+def update(state: PrintAssociation, uid: str | None, ds: Dataset | None,
+           big_endian: bool = False) -> Reply:
+    """N-SET a grayscale image box (PS3.4 H.4.3.1.2.1); atomic: a failure changes nothing."""
+    if not state.print_management:
+        raise DimseError(Status.NO_SUCH_SOP_CLASS, "no print management context negotiated")
+    film_box, box = _find(state, uid)
+    ctx = state.rule_context(big_endian)
+    values = validate(ds, RULES, ctx, apply_defaults=False)
+    position = values["ImageBoxPosition"]
+    if position > film_box.display_format.box_count:
+        raise DimseError(Status.INVALID_ATTRIBUTE_VALUE,
+                         f"Image Box Position {position} outside {film_box.display_format.text}",
+                         [0x20200010])
+    if any(b.position == position and b is not box for b in film_box.image_boxes):
+        raise DimseError(Status.INVALID_ATTRIBUTE_VALUE,
+                         f"Image Box Position {position} is used by another image box", [0x20200010])
+    image: ImageRecord | None = values.pop("BasicGrayscaleImageSequence")
+    if image is not None:
+        merged = {**box.attributes, **values}
+        check_depth(effective_plut(state, film_box, merged), image.bits_stored)
+        held = state.held_bytes() - (box.image.nbytes if box.image else 0)
+        if held + image.nbytes > state.limits.max_spool_bytes_per_association:
+            raise DimseError(Status.INSUFFICIENT_MEMORY,
+                             f"association holds more than "
+                             f"{state.limits.max_spool_bytes_per_association} pixel bytes")
+        _check_fit(image, box, film_box, state, values, ctx)
+    box.attributes.update(values)
+    box.position = position
+    box.image = image
+    return Reply.with_warnings(ctx.warnings, encode(values, RULES))
+
+
+__all__ = ["RULES", "box_size", "effective_plut", "update"]

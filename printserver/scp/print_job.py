@@ -1,0 +1,203 @@
+"""Print jobs made at N-ACTION, and the Print Job SOP class N-GET (PS3.4 H.4.5).
+
+:func:`print_films` freezes the film boxes into a job: every film session, film box, image box,
+annotation and presentation LUT attribute as received or defaulted goes into a JSON manifest, the
+pixels into one file per image box, both written durably to the spool, then the job row is
+committed to the job store, and only then does the SCU get its answer (with the Referenced Print
+Job Sequence (2100,0500) when the Print Job class was negotiated). The queued job is a copy: later
+N-SETs and the end of the association do not change it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from pydicom.dataset import Dataset
+
+from printserver.jobs.model import Job, JobState
+from printserver.jobs.spool import Spool
+from printserver.jobs.store import JobStore
+from printserver.scp.model import PRINT_JOB, FilmBox, ImageBox, PresentationLUTRecord
+from printserver.scp.status import DimseError, Reply
+from printserver.vocabulary import Status
+
+if TYPE_CHECKING:  # pragma: no cover
+    from printserver.scp.association import PrintAssociation
+
+log = logging.getLogger(__name__)
+
+MANIFEST_FORMAT = 1
+
+
+@dataclass
+class JobWriter:
+    """Writes accepted print jobs: spool first, then the job store row (both durable)."""
+
+    spool: Spool
+    store: JobStore
+
+    def submit(self, job: Job, manifest: dict[str, Any], files: dict[str, bytes]) -> Job:
+        sha = self.spool.write_job(job.spool_dir, manifest, files)
+        job = Job(**{**job.__dict__, "manifest_sha256": sha})
+        try:
+            self.store.add(job)
+        except BaseException:
+            self.spool.remove_job(job.spool_dir)
+            raise
+        return job
+
+
+def new_job_id(now: datetime) -> str:
+    """Sortable, unique job id: UTC time plus random hex (also the spool folder name)."""
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def _plut(state: PrintAssociation, uid: str | None) -> dict[str, Any] | None:
+    record: PresentationLUTRecord | None = state.presentation_luts.get(uid) if uid else None
+    return record.to_manifest() if record else None
+
+
+def _image_box(state: PrintAssociation, film: FilmBox, box: ImageBox, film_number: int,
+               files: dict[str, bytes]) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "uid": box.uid,
+        "sop_class_uid": box.sop_class_uid,
+        "index": box.index,
+        "position": box.position,
+        "attributes": dict(box.attributes),
+        "presentation_lut": _plut(state, box.attributes.get("ReferencedPresentationLUTSequence")
+                                  or film.attributes.get("ReferencedPresentationLUTSequence")),
+        "image": None,
+    }
+    if box.image is not None:
+        image = box.image
+        name = f"film{film_number:03d}_box{box.position:03d}.raw"
+        files[name] = image.pixel_data
+        entry["image"] = {
+            "file": name,
+            "rows": image.rows,
+            "columns": image.columns,
+            "bits_allocated": image.bits_allocated,
+            "bits_stored": image.bits_stored,
+            "high_bit": image.high_bit,
+            "pixel_representation": image.pixel_representation,
+            "photometric_interpretation": image.photometric_interpretation,
+            "samples_per_pixel": image.samples_per_pixel,
+            "pixel_aspect_ratio": image.pixel_aspect_ratio,
+            "byte_order": "little",
+            "nbytes": image.nbytes,
+            "sha256": hashlib.sha256(image.pixel_data).hexdigest(),
+        }
+    return entry
+
+
+def build_manifest(state: PrintAssociation, films: Sequence[FilmBox], action: str, job_id: str,
+                   print_job_uid: str, now: datetime) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The manifest and pixel files of a job made of ``films`` (a snapshot of the state)."""
+    session = state.film_session
+    assert session is not None
+    files: dict[str, bytes] = {}
+    film_entries = []
+    for n, film in enumerate(films, start=1):
+        boxes = sorted(film.image_boxes, key=lambda b: (b.position is None, b.position or b.index))
+        film_entries.append({
+            "film_box_uid": film.uid,
+            "attributes": dict(film.attributes),
+            "image_display_format": {"kind": film.display_format.kind,
+                                     "counts": list(film.display_format.counts),
+                                     "text": film.display_format.text},
+            "presentation_lut": _plut(state, film.attributes.get("ReferencedPresentationLUTSequence")),
+            "image_boxes": [_image_box(state, film, b, n, files) for b in boxes],
+            "annotation_boxes": [{"uid": a.uid, "index": a.index, "position": a.position,
+                                  "text": a.text} for a in film.annotation_boxes],
+        })
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "job_id": job_id,
+        "print_job_uid": print_job_uid,
+        "action": action,
+        "created_at": now.isoformat(timespec="milliseconds"),
+        "calling_ae": state.calling_ae,
+        "called_ae": state.called_ae,
+        "printer": {"ae_title": state.printer.ae_title, "name": state.printer.name},
+        "copies": int(session.attributes.get("NumberOfCopies", 1)),
+        "collated": True,
+        "film_session": {"uid": session.uid, "attributes": dict(session.attributes)},
+        "presentation_luts": {uid: r.to_manifest() for uid, r in state.presentation_luts.items()},
+        "films": film_entries,
+    }
+    return manifest, files
+
+
+def print_films(state: PrintAssociation, films: Sequence[FilmBox], action: str) -> Reply:
+    """Freeze ``films`` into a durable QUEUED print job and build the N-ACTION reply.
+
+    Raises
+    ------
+    DimseError
+        0110 when the job cannot be written (disk full, database error): nothing is queued.
+    """
+    if state.jobs is None:
+        raise DimseError(Status.PROCESSING_FAILURE, "no job store")
+    session = state.film_session
+    assert session is not None
+    now = datetime.now(timezone.utc)
+    job_id, uid = new_job_id(now), state.new_uid()
+    manifest, files = build_manifest(state, films, action, job_id, uid, now)
+    stamp = now.isoformat(timespec="milliseconds")
+    job = Job(job_id=job_id, print_job_uid=uid, state=JobState.QUEUED,
+              printer=state.printer.ae_title, calling_ae=state.calling_ae,
+              called_ae=state.called_ae,
+              film_session_label=str(session.attributes.get("FilmSessionLabel", "")),
+              print_priority=str(session.attributes.get("PrintPriority", "MED")),
+              film_count=len(films), copies=manifest["copies"], created_at=stamp,
+              updated_at=stamp, spool_dir=job_id, manifest_sha256="")
+    try:
+        job = state.jobs.submit(job, manifest, files)
+    except OSError as exc:
+        log.error("print job for %s could not be written: %s", state.calling_ae, exc)
+        raise DimseError(Status.PROCESSING_FAILURE, f"print job not stored: {exc}"[:64]) from exc
+    for film in films:
+        film.printed = True
+    log.info("print job %s queued: %d film(s) x %d copies, printer %s, from %s (%s N-ACTION)",
+             job.job_id, job.film_count, job.copies, job.printer, job.calling_ae, action)
+    if not state.has_context(PRINT_JOB):
+        return Reply()
+    item = Dataset()
+    item.ReferencedSOPClassUID = PRINT_JOB
+    item.ReferencedSOPInstanceUID = uid
+    reply = Dataset()
+    # (2100,0500) Referenced Print Job Sequence; pydicom names it ...PullStoredPrint (pitfall P3)
+    reply.add_new(0x21000500, "SQ", [item])
+    return Reply(dataset=reply, instance_uid=uid)
+
+
+def get_print_job(store: JobStore, uid: str | None, requested: Sequence[int] | None,
+                  printer_name: str) -> Reply:
+    """N-GET of a Print Job (PS3.4 H.4.5.2.2, Table H.4-15) from the job store; unknown → 0112."""
+    job = store.get_by_uid(uid or "")
+    if job is None:
+        raise DimseError(Status.NO_SUCH_SOP_INSTANCE, f"no print job {uid}")
+    status, info = job.state.execution_status
+    created = datetime.fromisoformat(job.created_at)
+    ds = Dataset()
+    ds.ExecutionStatus = status
+    ds.ExecutionStatusInfo = info
+    ds.PrintPriority = job.print_priority
+    ds.CreationDate = f"{created:%Y%m%d}"
+    ds.CreationTime = f"{created:%H%M%S}"
+    ds.PrinterName = printer_name
+    ds.Originator = job.calling_ae
+    if requested:
+        from pydicom.tag import Tag
+
+        keep = {Tag(t) for t in requested}
+        for tag in [e.tag for e in ds if e.tag not in keep]:
+            del ds[tag]
+    return Reply(dataset=ds)

@@ -1,0 +1,136 @@
+"""Printer (PS3.4 H.4.6) and Printer Configuration Retrieval (PS3.4 H.4.11) N-GET answers.
+
+Both answer from the :class:`~printserver.config.PrinterConfig` of the printer the called AE title
+selected. An empty Attribute Identifier List means all attributes; a requested attribute the SCP
+does not have gives warning 0107 (strict: 0105) with the others answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydicom.dataset import Dataset
+from pydicom.tag import Tag
+
+from printserver import __version__
+from printserver.config import LimitsConfig, PrinterConfig
+from printserver.scp.model import (ANNOTATION_BOX, GRAYSCALE_META, PRESENTATION_LUT, PRINT_JOB,
+                                   PRINTER_CONFIGURATION_INSTANCE, PRINTER_INSTANCE)
+from printserver.scp.status import DimseError, Reply
+from printserver.vocabulary import Status
+
+
+def printer_dataset(printer: PrinterConfig, status: str = "NORMAL",
+                    status_info: str = "NORMAL") -> Dataset:
+    """All attributes of the Printer SOP instance (PS3.4 Table H.4-17)."""
+    ds = Dataset()
+    ds.PrinterStatus = status
+    ds.PrinterStatusInfo = status_info
+    ds.PrinterName = printer.name
+    ds.Manufacturer = printer.manufacturer
+    ds.ManufacturerModelName = printer.model
+    ds.DeviceSerialNumber = printer.serial_number
+    ds.SoftwareVersions = f"printserver {__version__}"
+    if printer.last_calibration_date:
+        ds.DateOfLastCalibration = printer.last_calibration_date
+    if printer.last_calibration_time:
+        ds.TimeOfLastCalibration = printer.last_calibration_time
+    return ds
+
+
+def _select(full: Dataset, requested: Sequence[int] | None, strict: bool) -> Reply:
+    if not requested:
+        return Reply(dataset=full)
+    wanted = [Tag(t) for t in requested if Tag(t).element != 0]
+    missing = [t for t in wanted if t not in full]
+    if missing and strict:
+        raise DimseError(Status.NO_SUCH_ATTRIBUTE, "attribute not supported", missing)
+    out = Dataset()
+    for t in wanted:
+        if t in full:
+            out[t] = full[t]
+    if missing:
+        return Reply(Status.ATTRIBUTE_LIST_ERROR, out, "attribute not supported", tuple(missing))
+    return Reply(dataset=out)
+
+
+def get_printer(printer: PrinterConfig, uid: str | None, requested: Sequence[int] | None,
+                strict: bool) -> Reply:
+    """N-GET of the well-known Printer SOP instance (PS3.4 H.4.6.2.2); another UID → 0112."""
+    if uid != PRINTER_INSTANCE:
+        raise DimseError(Status.NO_SUCH_SOP_INSTANCE, f"the Printer instance is {PRINTER_INSTANCE}")
+    return _select(printer_dataset(printer), requested, strict)
+
+
+def configuration_dataset(printer: PrinterConfig, limits: LimitsConfig) -> Dataset:
+    """Printer Configuration Sequence (2000,001E), PS3.4 Table H.4-26: one item (grayscale meta)."""
+    item = Dataset()
+    item.SOPClassesSupported = [GRAYSCALE_META, ANNOTATION_BOX, PRINT_JOB, PRESENTATION_LUT]
+    item.MaximumMemoryAllocation = 0
+    item.MemoryBitDepth = 16
+    item.PrintingBitDepth = 12 if printer.supports_12_bit else 8
+    medium = Dataset()
+    medium.ItemNumber = 1
+    medium.MediumType = printer.default_medium_type
+    medium.FilmSizeID = printer.default_film_size
+    medium.MinDensity = printer.min_density
+    medium.MaxDensity = printer.max_density
+    item.MediaInstalledSequence = [medium]
+    others = []
+    for medium_type in printer.medium_types:
+        for size in printer.film_sizes:
+            if (medium_type, size) == (printer.default_medium_type, printer.default_film_size):
+                continue
+            m = Dataset()
+            m.MediumType = medium_type
+            m.FilmSizeID = size
+            m.MinDensity = printer.min_density
+            m.MaxDensity = printer.max_density
+            others.append(m)
+    item.OtherMediaAvailableSequence = others
+    formats = []
+    names = list(printer.display_formats) or ["STANDARD\\1,1", "STANDARD\\1,2", "STANDARD\\2,2",
+                                               "STANDARD\\2,3", "STANDARD\\3,4", "STANDARD\\4,4",
+                                               "STANDARD\\4,5", "STANDARD\\5,6"]
+    names += [n for n in printer.named_formats if n not in names]
+    for resolution, dpi in printer.resolution_dpi.items():
+        for name in names:
+            f = Dataset()
+            f.ImageDisplayFormat = name
+            f.FilmOrientation = printer.default_orientation
+            f.FilmSizeID = printer.default_film_size
+            f.PrinterResolutionID = resolution
+            spacing = f"{25.4 / dpi:.6f}"
+            f.PrinterPixelSpacing = [spacing, spacing]
+            f.RequestedImageSizeFlag = "YES"
+            formats.append(f)
+    item.SupportedImageDisplayFormatsSequence = formats
+    item.DefaultPrinterResolutionID = printer.default_resolution
+    item.DefaultMagnificationType = printer.default_magnification_type
+    item.OtherMagnificationTypesAvailable = [m for m in printer.magnification_types
+                                             if m != printer.default_magnification_type]
+    if printer.smoothing_types:
+        item.DefaultSmoothingType = printer.smoothing_types[0]
+        if len(printer.smoothing_types) > 1:
+            item.OtherSmoothingTypesAvailable = list(printer.smoothing_types[1:])
+    item.MaximumCollatedFilms = limits.max_film_boxes_per_session
+    item.DecimateCropResult = "DEF DECIMATE"
+    item.Manufacturer = printer.manufacturer
+    item.ManufacturerModelName = printer.model
+    item.PrinterName = printer.name
+    ds = Dataset()
+    ds.PrinterConfigurationSequence = [item]
+    return ds
+
+
+def get_configuration(printer: PrinterConfig, limits: LimitsConfig, uid: str | None,
+                      requested: Sequence[int] | None, strict: bool) -> Reply:
+    """N-GET Printer Configuration Retrieval (PS3.4 H.4.11.2.1); another UID → 0112."""
+    if uid != PRINTER_CONFIGURATION_INSTANCE:
+        raise DimseError(Status.NO_SUCH_SOP_INSTANCE,
+                         f"the instance is {PRINTER_CONFIGURATION_INSTANCE}")
+    return _select(configuration_dataset(printer, limits), requested, strict)
+
+
+__all__ = ["configuration_dataset", "get_configuration", "get_printer",
+           "printer_dataset"]

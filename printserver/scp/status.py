@@ -1,0 +1,103 @@
+"""DIMSE statuses as Python values: the typed error a failed operation raises and the status Dataset.
+
+PS3.7 Annex C and PS3.4 H.4 define the codes (:class:`printserver.vocabulary.Status`); PS3.7 C.4
+the optional fields a response may carry: Error Comment (0000,0902), Offending Element (0000,0901)
+and Attribute Identifier List (0000,1005).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pydicom.dataset import Dataset
+from pydicom.tag import Tag
+
+from printserver.errors import PrintserverError
+from printserver.vocabulary import Status
+
+
+class DimseError(PrintserverError):
+    """An operation failed with a PS3.4 / PS3.7 failure status.
+
+    Parameters
+    ----------
+    status : Status
+        The failure code.
+    comment : str
+        Error Comment (0000,0902), at most 64 characters are sent.
+    offending : sequence of int
+        Offending Element (0000,0901) tags, or for 0105/0120 the Attribute Identifier List.
+    """
+
+    def __init__(self, status: Status, comment: str, offending: Sequence[int] = ()) -> None:
+        self.status = Status(status)
+        self.comment = comment
+        self.offending = tuple(Tag(t) for t in offending)
+        super().__init__(f"{self.status.name} (0x{self.status.value:04X}): {comment}")
+
+
+@dataclass
+class Warnings:
+    """Warning statuses collected while an operation succeeds (PS3.4 H.2.5: accepted, not exactly)."""
+
+    items: list[tuple[Status, str, tuple[int, ...]]] = field(default_factory=list)
+
+    def add(self, status: Status, comment: str, offending: Sequence[int] = ()) -> None:
+        self.items.append((Status(status), comment, tuple(Tag(t) for t in offending)))
+
+    @property
+    def status(self) -> Status:
+        """The first warning, or Success."""
+        return self.items[0][0] if self.items else Status.SUCCESS
+
+    @property
+    def comment(self) -> str:
+        return "; ".join(c for _s, c, _o in self.items)
+
+    @property
+    def offending(self) -> tuple[int, ...]:
+        seen: list[int] = []
+        for _s, _c, tags in self.items:
+            seen.extend(t for t in tags if t not in seen)
+        return tuple(seen)
+
+
+def status_dataset(status: Status, comment: str = "", offending: Sequence[int] = (),
+                   affected_uid: str | None = None) -> Dataset:
+    """A status Dataset pynetdicom copies into the response command set.
+
+    0105, 0107 and 0120 carry the tags in Attribute Identifier List (PS3.7 C.4.2), the other
+    codes in Offending Element. ``affected_uid`` is the SCP-assigned instance UID of an N-CREATE
+    answered with a warning (pitfall P1).
+    """
+    ds = Dataset()
+    ds.Status = int(status)
+    if comment:
+        ds.ErrorComment = comment[:64]
+    if offending:
+        tags = [Tag(t) for t in offending]
+        if status in (Status.NO_SUCH_ATTRIBUTE, Status.ATTRIBUTE_LIST_ERROR, Status.MISSING_ATTRIBUTE):
+            ds.AttributeIdentifierList = tags
+        else:
+            ds.OffendingElement = tags
+    if affected_uid:
+        ds.AffectedSOPInstanceUID = affected_uid
+    return ds
+
+
+@dataclass
+class Reply:
+    """What an operation answers: a status (Success or a warning), an optional data set and, for
+    N-CREATE, the instance UID the SCP assigned or accepted."""
+
+    status: Status = Status.SUCCESS
+    dataset: Dataset | None = None
+    comment: str = ""
+    offending: tuple[int, ...] = ()
+    instance_uid: str | None = None
+
+    @classmethod
+    def with_warnings(cls, warnings: Warnings, dataset: Dataset | None = None,
+                      instance_uid: str | None = None) -> Reply:
+        return cls(warnings.status, dataset, warnings.comment, warnings.offending, instance_uid)

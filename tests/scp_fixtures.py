@@ -1,0 +1,301 @@
+"""Helpers for the Print SCP tests: a small pynetdicom Print SCU and the server fixtures' classes.
+
+The SCU records the command set of every response (pitfall P7: the SCP-assigned instance UID of
+an N-CREATE is only in the response command set) and answers N-EVENT-REPORTs with Success.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom import AE, build_context, evt
+
+from printserver.config import load_config
+from printserver.jobs.store import JobStore, open_job_store
+
+REPO = Path(__file__).resolve().parent.parent
+
+FILM_SESSION = "1.2.840.10008.5.1.1.1"
+FILM_BOX = "1.2.840.10008.5.1.1.2"
+IMAGE_BOX = "1.2.840.10008.5.1.1.4"
+META = "1.2.840.10008.5.1.1.9"
+PRINT_JOB = "1.2.840.10008.5.1.1.14"
+ANNOTATION = "1.2.840.10008.5.1.1.15"
+PRINTER = "1.2.840.10008.5.1.1.16"
+PRINTER_INSTANCE = "1.2.840.10008.5.1.1.17"
+PRINTER_CONFIGURATION = "1.2.840.10008.5.1.1.16.376"
+PRINTER_CONFIGURATION_INSTANCE = "1.2.840.10008.5.1.1.17.376"
+PLUT = "1.2.840.10008.5.1.1.23"
+VERIFICATION = "1.2.840.10008.1.1"
+ALL_TS = [ImplicitVRLittleEndian, ExplicitVRLittleEndian]
+DEFAULT_CONTEXTS = (META, PLUT, PRINT_JOB, ANNOTATION, PRINTER_CONFIGURATION, VERIFICATION)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Response:
+    """What the SCU received: status code, the response command set and data set."""
+
+    status: int
+    command: Dataset | None
+    dataset: Dataset | None
+    status_ds: Dataset | None
+
+    @property
+    def affected_uid(self) -> str | None:
+        uid = getattr(self.command, "AffectedSOPInstanceUID", None)
+        return str(uid) if uid else None
+
+
+class PrintSCU:
+    """A pynetdicom Print SCU for tests.
+
+    Parameters
+    ----------
+    port : int
+    contexts : iterable of str
+        Abstract syntaxes to propose.
+    transfer_syntaxes : list of str
+    called, calling : str
+        AE titles.
+    """
+
+    def __init__(self, port: int, contexts=DEFAULT_CONTEXTS, transfer_syntaxes=None,
+                 called: str = "PRINTSCP", calling: str = "TESTSCU", host: str = "127.0.0.1",
+                 max_pdu: int = 16382, tls=None) -> None:
+        self.ae = AE(ae_title=calling)
+        self.ae.acse_timeout = 10
+        self.ae.dimse_timeout = 30
+        self.ae.network_timeout = 30
+        self.ae.maximum_pdu_size = max_pdu
+        ts = transfer_syntaxes or ALL_TS
+        self.events: list[tuple[int, Dataset]] = []
+        self._last_command: Dataset | None = None
+        contexts_list = [build_context(c, ts) for c in contexts]
+        handlers = [(evt.EVT_DIMSE_RECV, self._on_recv), (evt.EVT_N_EVENT_REPORT, self._on_event)]
+        kwargs = {"tls_args": (tls, None)} if tls is not None else {}
+        self.assoc = self.ae.associate(host, port, contexts=contexts_list, ae_title=called,
+                                      evt_handlers=handlers, **kwargs)
+        self.meta = META if META in contexts else None
+
+    # -- pynetdicom plumbing ------------------------------------------------------------------
+    def _on_recv(self, event: evt.Event) -> None:
+        self._last_command = event.message.command_set
+
+    def _on_event(self, event: evt.Event) -> tuple[int, None]:
+        self.events.append((event.event_type, event.event_information))
+        return 0x0000, None
+
+    def _meta(self, class_uid: str) -> str | None:
+        if class_uid in (FILM_SESSION, FILM_BOX, IMAGE_BOX, PRINTER) and self.meta:
+            return self.meta
+        return None
+
+    def _response(self, status: Dataset | None, ds: Dataset | None = None) -> Response:
+        if status is None or "Status" not in status:
+            raise AssertionError("no response from the SCP")
+        return Response(int(status.Status), self._last_command, ds, status)
+
+    @property
+    def is_established(self) -> bool:
+        return self.assoc.is_established
+
+    def create(self, class_uid: str, ds: Dataset | None, uid: str | None = None) -> Response:
+        status, rsp = self.assoc.send_n_create(ds, class_uid, uid, meta_uid=self._meta(class_uid))
+        return self._response(status, rsp)
+
+    def set(self, class_uid: str, uid: str, ds: Dataset) -> Response:
+        status, rsp = self.assoc.send_n_set(ds, class_uid, uid, meta_uid=self._meta(class_uid))
+        return self._response(status, rsp)
+
+    def get(self, class_uid: str, uid: str, ids: list[int] | None = None) -> Response:
+        status, rsp = self.assoc.send_n_get(ids or [], class_uid, uid, meta_uid=self._meta(class_uid))
+        return self._response(status, rsp)
+
+    def action(self, class_uid: str, uid: str, action_type: int = 1) -> Response:
+        status, rsp = self.assoc.send_n_action(None, action_type, class_uid, uid,
+                                               meta_uid=self._meta(class_uid))
+        return self._response(status, rsp)
+
+    def delete(self, class_uid: str, uid: str) -> Response:
+        status = self.assoc.send_n_delete(class_uid, uid, meta_uid=self._meta(class_uid))
+        return self._response(status)
+
+    def release(self) -> None:
+        if self.assoc.is_established:
+            self.assoc.release()
+
+    def __enter__(self) -> PrintSCU:
+        assert self.assoc.is_established, "association not established"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    # -- print helpers ------------------------------------------------------------------------
+    def film_session(self, **attrs: Any) -> str:
+        ds = Dataset()
+        ds.NumberOfCopies = 1
+        for k, v in attrs.items():
+            setattr(ds, k, v)
+        r = self.create(FILM_SESSION, ds)
+        assert r.status in (0, 0xB600, 0x0107), hex(r.status)
+        return r.affected_uid
+
+    def film_box(self, session_uid: str, fmt: str = "STANDARD\\1,1", **attrs: Any) -> Response:
+        ds = Dataset()
+        ds.ImageDisplayFormat = fmt
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = FILM_SESSION
+        ref.ReferencedSOPInstanceUID = session_uid
+        ds.ReferencedFilmSessionSequence = [ref]
+        for k, v in attrs.items():
+            setattr(ds, k, v)
+        return self.create(FILM_BOX, ds)
+
+
+def image_item(pixels: np.ndarray, photometric: str = "MONOCHROME2", bits_stored: int | None = None,
+               big_endian: bool = False) -> Dataset:
+    """A Basic Grayscale Image Sequence item for ``pixels`` (uint8 → 8-bit, uint16 → 12-bit)."""
+    item = Dataset()
+    item.SamplesPerPixel = 1
+    item.PhotometricInterpretation = photometric
+    item.Rows, item.Columns = pixels.shape
+    if pixels.dtype == np.uint8:
+        item.BitsAllocated, item.BitsStored, item.HighBit = 8, 8, 7
+        item.PixelData = pixels.tobytes()
+        item["PixelData"].VR = "OB"
+    else:
+        bs = bits_stored or 12
+        item.BitsAllocated, item.BitsStored, item.HighBit = 16, bs, bs - 1
+        item.PixelData = pixels.astype(">u2" if big_endian else "<u2").tobytes()
+        item["PixelData"].VR = "OW"
+    item.PixelRepresentation = 0
+    return item
+
+
+def image_box_ds(position: int, pixels: np.ndarray | None, **kw: Any) -> Dataset:
+    ds = Dataset()
+    ds.ImageBoxPosition = position
+    ds.BasicGrayscaleImageSequence = [] if pixels is None else [
+        image_item(pixels, **{k: v for k, v in kw.items() if k in ("photometric", "big_endian")})]
+    for k, v in kw.items():
+        if k not in ("photometric", "big_endian"):
+            setattr(ds, k, v)
+    return ds
+
+
+def reference(class_uid: str, uid: str) -> list[Dataset]:
+    item = Dataset()
+    item.ReferencedSOPClassUID = class_uid
+    item.ReferencedSOPInstanceUID = uid
+    return [item]
+
+
+@dataclass
+class ServerProcess:
+    """A ``printserver serve`` subprocess (see the ``print_scp`` fixture in conftest.py).
+
+    Attributes
+    ----------
+    host, port, ae_title, data_dir, config_path
+    process : subprocess.Popen
+    log_path : Path
+        The server's stderr.
+    """
+
+    host: str
+    port: int
+    ae_title: str
+    data_dir: Path
+    config_path: Path | None
+    log_path: Path
+    process: subprocess.Popen | None = None
+    _stores: list = field(default_factory=list)
+
+    def start(self, timeout: float = 20.0) -> ServerProcess:
+        cmd = [sys.executable, "-m", "printserver", "serve", "--data-dir", str(self.data_dir),
+               "--dicom-port", str(self.port)]
+        if self.config_path:
+            cmd += ["--config", str(self.config_path)]
+        env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(cmd, cwd=REPO, stdout=self.log, stderr=self.log, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"printserver serve exited: {self.log_path.read_text()}")
+            if self._echo():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"printserver serve did not start: {self.log_path.read_text()}")
+
+    def _echo(self) -> bool:
+        try:
+            socket.create_connection((self.host, self.port), timeout=1).close()
+        except OSError:
+            return False
+        ae = AE(ae_title="PROBE")
+        ae.acse_timeout = 2
+        ae.add_requested_context(VERIFICATION)
+        try:
+            assoc = ae.associate(self.host, self.port, ae_title=self.ae_title)
+        except OSError:
+            return False
+        if not assoc.is_established:
+            return False
+        status = assoc.send_c_echo()
+        assoc.release()
+        return status is not None and status.Status == 0
+
+    def store(self) -> JobStore:
+        """A JobStore over the server's data folder (closed when the fixture ends)."""
+        config = load_config(self.config_path, data_dir=self.data_dir)
+        s = open_job_store(config)
+        self._stores.append(s)
+        return s
+
+    def restart(self, timeout: float = 20.0) -> ServerProcess:
+        """Start again on the same port, data folder and configuration (after stop or kill)."""
+        if self.process is not None and self.process.poll() is None:
+            self.stop()
+        return self.start(timeout)
+
+    def kill(self) -> None:
+        """kill -9, no clean-up."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM and wait; returns the exit code."""
+        for s in self._stores:
+            s.close()
+        self._stores.clear()
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.log.close()
+        return self.process.returncode
