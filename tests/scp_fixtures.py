@@ -299,3 +299,30 @@ class ServerProcess:
                 self.process.wait(10)
         self.log.close()
         return self.process.returncode
+
+
+class InProcessServer:
+    """A :class:`printserver.scp.server.PrintServer` in this process on 127.0.0.1, a free port."""
+
+    def __init__(self, data_dir: Path, config_toml: str = "") -> None:
+        from printserver.scp.server import PrintServer
+
+        cfg_path = data_dir / "printserver.toml"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        cfg_path.write_text(config_toml)
+        config = load_config(cfg_path, data_dir=data_dir / "var", dicom_port=0)
+        import dataclasses
+
+        config = dataclasses.replace(config, dicom=dataclasses.replace(config.dicom, host="127.0.0.1"))
+        self.config = config
+        self.server = PrintServer(config)
+        self.server.start()
+        self.port = self.server.port
+        self.store = self.server.store
+        self.spool = self.server.spool
+
+    def scu(self, **kw: Any) -> PrintSCU:
+        return PrintSCU(self.port, **kw)
+
+    def stop(self) -> None:
+        self.server.stop()
