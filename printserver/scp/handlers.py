@@ -83,6 +83,7 @@ class PrintHandlers:
             log.warning("association from %s (%s) rejected: %s", calling,
                         event.assoc.requestor.address, reason)
             event.assoc.acse.send_reject(0x01, 0x01, diagnostic)
+            event.assoc.kill()  # as pynetdicom does itself: lets the DUL send the A-ASSOCIATE-RJ
             return
         event.assoc.acceptor.ae_title = called  # A-ASSOCIATE-AC echoes the called AE title
 
@@ -179,8 +180,8 @@ class PrintHandlers:
             })
         except DimseError as exc:
             log.info("N-SET %s from %s: %s", cls, state.calling_ae, exc)
-            return status_dataset(exc.status, exc.comment, exc.offending), None
-        return _status(reply), reply.dataset
+            return status_dataset(exc.status, exc.comment, exc.offending, attribute_list=True), None
+        return _status(reply, attribute_list=True), reply.dataset
 
     def on_n_get(self, event: evt.Event) -> tuple[Any, Dataset | None]:
         req = event.request
@@ -196,8 +197,8 @@ class PrintHandlers:
             })
         except DimseError as exc:
             log.info("N-GET %s from %s: %s", cls, state.calling_ae, exc)
-            return status_dataset(exc.status, exc.comment, exc.offending), None
-        return _status(reply), reply.dataset
+            return status_dataset(exc.status, exc.comment, exc.offending, attribute_list=True), None
+        return _status(reply, attribute_list=True), reply.dataset
 
     def on_n_action(self, event: evt.Event) -> tuple[Any, Dataset | None]:
         req = event.request
@@ -232,10 +233,11 @@ class PrintHandlers:
         return _status(reply)
 
 
-def _status(reply: Reply) -> Any:
+def _status(reply: Reply, attribute_list: bool = False) -> Any:
     if reply.status == Status.SUCCESS:
         return 0x0000
-    return status_dataset(reply.status, reply.comment, reply.offending)
+    return status_dataset(reply.status, reply.comment, reply.offending,
+                          attribute_list=attribute_list)
 
 
 def _send_pending(event: evt.Event, state: PrintAssociation, job_uid: str) -> None:

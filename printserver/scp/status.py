@@ -64,23 +64,21 @@ class Warnings:
 
 
 def status_dataset(status: Status, comment: str = "", offending: Sequence[int] = (),
-                   affected_uid: str | None = None) -> Dataset:
+                   affected_uid: str | None = None, attribute_list: bool = False) -> Dataset:
     """A status Dataset pynetdicom copies into the response command set.
 
-    0105, 0107 and 0120 carry the tags in Attribute Identifier List (PS3.7 C.4.2), the other
-    codes in Offending Element. ``affected_uid`` is the SCP-assigned instance UID of an N-CREATE
-    answered with a warning (pitfall P1).
+    The Error Comment names the attribute at fault. pynetdicom's N-SET and N-GET responses can
+    also carry the tags in Attribute Identifier List (0000,1005) (``attribute_list=True``); its
+    other N-* response primitives have no Offending Element, so there the comment is all.
+    ``affected_uid`` is the SCP-assigned instance UID of an N-CREATE answered with a warning
+    (pitfall P1).
     """
     ds = Dataset()
     ds.Status = int(status)
     if comment:
         ds.ErrorComment = comment[:64]
-    if offending:
-        tags = [Tag(t) for t in offending]
-        if status in (Status.NO_SUCH_ATTRIBUTE, Status.ATTRIBUTE_LIST_ERROR, Status.MISSING_ATTRIBUTE):
-            ds.AttributeIdentifierList = tags
-        else:
-            ds.OffendingElement = tags
+    if offending and attribute_list:
+        ds.AttributeIdentifierList = [Tag(t) for t in offending]
     if affected_uid:
         ds.AffectedSOPInstanceUID = affected_uid
     return ds
