@@ -88,7 +88,7 @@ class PrintSCU:
         self._last_command: Dataset | None = None
         contexts_list = [build_context(c, ts) for c in contexts]
         handlers = [(evt.EVT_DIMSE_RECV, self._on_recv), (evt.EVT_N_EVENT_REPORT, self._on_event)]
-        kwargs = {"tls_args": (tls, None)} if tls is not None else {}
+        kwargs = {"tls_args": (tls, host)} if tls is not None else {}
         self.assoc = self.ae.associate(host, port, contexts=contexts_list, ae_title=called,
                                       evt_handlers=handlers, **kwargs)
         self.meta = META if META in contexts else None
