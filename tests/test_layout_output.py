@@ -53,6 +53,12 @@ def test_pdf_pages_are_the_film_size_with_one_page_per_film_and_copy(tmp_path, f
         assert w == pytest.approx(ew, abs=0.1) and h == pytest.approx(eh, abs=0.1)
     assert reader.metadata.title == "job 7 on PRINTSCP"
     assert reader.metadata.author == "printserver"
+    # poppler parses the file without complaint and agrees on the page size
+    info = subprocess.run([require_tool("pdfinfo"), str(path)], capture_output=True, text=True,
+                          check=True)
+    assert info.stderr == ""
+    assert "Page size:       1008 x 1224 pts" in info.stdout  # 14 x 17 inches
+    assert "Pages:           4" in info.stdout
 
 
 def test_pdf_image_is_lossless_gray_at_the_printer_resolution(tmp_path, films):

@@ -24,16 +24,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from printserver.gsdf.calibration import nearest_ddl
-from printserver.gsdf.curves import (PRINTER, CharacteristicCurve, device_luminance,
-                                     read_characteristic_file)
 from printserver.gsdf.hardcopy import luminance_from_od
 from printserver.layout.densities import MILLI_OD, RASTER_DTYPE
 from printserver.layout.status import LayoutError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from printserver.gsdf.curves import CharacteristicCurve
 
 #: rows converted per step when streaming a film to drive values
 STRIP_ROWS = 512
@@ -87,10 +87,16 @@ class MeasuredPrinterProfile:
     @classmethod
     def from_file(cls, path: str | Path) -> MeasuredPrinterProfile:
         """Read a printer characteristic file (DCMTK text or CSV ``ddl,od``)."""
+        # imported here: the curve reader needs scipy, which the default profile does not
+        from printserver.gsdf.curves import PRINTER, read_characteristic_file
+
         curve = read_characteristic_file(path, PRINTER)
         return cls(curve, f"measured printer ({Path(path).name})")
 
     def drive_lut(self) -> np.ndarray:
+        from printserver.gsdf.calibration import nearest_ddl
+        from printserver.gsdf.curves import device_luminance
+
         if self.curve.max_ddl > 255:
             raise LayoutError(f"{self.curve.source}: {self.curve.max_ddl + 1} drive levels; the "
                               "8-bit outputs need at most 256")
