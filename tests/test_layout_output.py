@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from printserver.config import PrinterConfig
 from printserver.layout import (FilmSpec, ImageSpec, LightBoxSRGB, MeasuredPrinterProfile,
                                 render_film, write_pdf, write_png_preview)
-from tests.conftest import require_tool
+from conftest import require_tool
 
 PT_PER_MM = 72 / 25.4
 
