@@ -13,7 +13,7 @@ from pydicom.uid import ExplicitVRBigEndian, ImplicitVRLittleEndian
 
 from scp_fixtures import (ANNOTATION, FILM_BOX, FILM_SESSION, IMAGE_BOX, META, PLUT, PRINT_JOB,
                           PRINTER, PRINTER_CONFIGURATION, PRINTER_CONFIGURATION_INSTANCE,
-                          PRINTER_INSTANCE, InProcessServer, PrintSCU, image_box_ds, reference)
+                          PRINTER_INSTANCE, InProcessServer, image_box_ds, reference)
 
 RNG = np.random.default_rng(3)
 

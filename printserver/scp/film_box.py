@@ -18,7 +18,7 @@ from pydicom.dataset import Dataset
 
 from printserver.scp.association import PrintAssociation
 from printserver.scp.attributes import (AttributeRule, RuleContext, code, density, density_term,
-                                        encode, reference_item, text, uid_reference, validate)
+                                        encode, reference_item, uid_reference, validate)
 from printserver.scp.model import (ANNOTATION_BOX, FILM_BOX, FILM_SESSION, AnnotationBox, FilmBox,
                                    ImageBox)
 from printserver.scp.presentation_lut import ILLUMINATION, PLUT_REFERENCE, REFLECTED_AMBIENT_LIGHT

@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset
 
+from printserver.gsdf.plut import PresentationLUT
 from printserver.scp.association import PrintAssociation
-from printserver.scp.attributes import (AttributeRule, RuleContext, code, encode, integer,
-                                        reference_item, text, uid_reference, validate)
+from printserver.scp.attributes import (AttributeRule, RuleContext, encode, integer, reference_item,
+                                        uid_reference, validate)
 from printserver.scp.model import PRESENTATION_LUT, PresentationLUTRecord
 from printserver.scp.status import DimseError, Reply
-from printserver.vocabulary import PresentationLUTShape, Status
+from printserver.vocabulary import Status
 
 
 def _plut_exists(uid: str, ctx: RuleContext) -> bool:
@@ -61,17 +62,15 @@ def _lut_sequence(value: Any, ctx: RuleContext) -> dict[str, Any]:
     if entries < 256 or descriptor[1] != 0 or not 10 <= descriptor[2] <= 16:
         raise ValueError("LUT Descriptor must be entries>=256\\0\\10..16 bits")
     data = _words(item["LUTData"].value, entries, ctx.big_endian)
-    if len(data) != entries:
-        raise ValueError(f"LUT Data has {len(data)} values, descriptor says {entries}")
-    if max(data) >= 1 << descriptor[2]:
-        raise ValueError(f"LUT Data exceeds {descriptor[2]} bits")
     explanation = str(item.get("LUTExplanation", "") or "")
+    # the calibration core's rules (PS3.3 C.11.4.1); ParameterError is a ValueError → 0106
+    PresentationLUT.from_table(descriptor, data, explanation)
     return {"descriptor": tuple(descriptor), "data": data, "explanation": explanation}
 
 
 CREATE_RULES = (
     AttributeRule("PresentationLUTShape",
-                  parse=code(lambda c: [s.value for s in PresentationLUTShape])),
+                  parse=lambda v, c: PresentationLUT.from_shape(v).shape.value),
     AttributeRule("PresentationLUTSequence", parse=_lut_sequence, echo=False),
 )
 
@@ -113,9 +112,16 @@ def delete(state: PrintAssociation, uid: str | None) -> Reply:
     return Reply()
 
 
+def to_lut(record: PresentationLUTRecord) -> PresentationLUT:
+    """The calibration core's :class:`PresentationLUT` for a stored record."""
+    if record.shape is not None:
+        return PresentationLUT.from_shape(record.shape)
+    return PresentationLUT.from_table(record.descriptor, record.data or [], record.explanation)
+
+
 def check_depth(record: PresentationLUTRecord | None, bits_stored: int) -> None:
     """A table PLUT must have 2**Bits Stored entries (PS3.4 H.4.9.1.1.1, C.11.4) → else 0106."""
-    if record is not None and record.entries is not None and record.entries != 1 << bits_stored:
+    if record is not None and not to_lut(record).matches(bits_stored):
         raise DimseError(Status.INVALID_ATTRIBUTE_VALUE,
                          f"Presentation LUT has {record.entries} entries, image is {bits_stored}-bit",
                          [0x20500500])
