@@ -349,3 +349,24 @@ def test_state_is_per_association(server):
     with srv.scu() as scu:
         assert scu.set(IMAGE_BOX, boxes[0], image_box_ds(1, px8())).status == 0x0112
         assert scu.film_session()  # a new session is allowed: the old one was deleted
+
+
+def test_film_session_n_create_without_data_set(scu):
+    r = scu.create(FILM_SESSION, None)
+    assert r.status == 0 and r.affected_uid
+    assert r.dataset.NumberOfCopies == 1 and r.dataset.PrintPriority == "MED"  # defaults echoed
+
+
+def test_film_session_n_create_with_scu_uid_and_n_set(scu):
+    r = scu.create(FILM_SESSION, _ds(NumberOfCopies=1), uid="1.2.826.0.1.3680043.10.1498.77")
+    assert r.status == 0 and r.affected_uid == "1.2.826.0.1.3680043.10.1498.77"
+    s = scu.set(FILM_SESSION, r.affected_uid, _ds(NumberOfCopies=4, MemoryAllocation=10))
+    assert s.status == 0xB600 and s.dataset.NumberOfCopies == 4
+    assert scu.set(FILM_SESSION, r.affected_uid, _ds(NumberOfCopies=0)).status == 0x0106
+
+
+def test_printer_get_unknown_attribute_warns_0107(scu):
+    r = scu.get(PRINTER, PRINTER_INSTANCE, [0x21100030, 0x00100010])
+    assert r.status == 0x0107
+    assert r.dataset.PrinterName == "printserver" and "PatientName" not in r.dataset
+    assert r.status_ds["AttributeIdentifierList"].value == 0x00100010  # VM 1: a single tag
