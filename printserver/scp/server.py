@@ -44,6 +44,9 @@ class LazyTLSAssociationServer(ThreadedAssociationServer):
     def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
         assert self.socket is not None
         client, address = self.socket.accept()
+        # Nagle + the peer's delayed ACK cost ~40 ms per response sent as two PDUs (command,
+        # data set): 16 image box N-SETs from dcmprscu took 3x longer than with TCP_NODELAY.
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.ssl_context:
             client.settimeout(self.ae.acse_timeout)
             client = self.ssl_context.wrap_socket(client, server_side=True,
