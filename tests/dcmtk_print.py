@@ -17,6 +17,7 @@ Everything here runs on 127.0.0.1 with free ports, with a timeout on every subpr
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -79,7 +80,7 @@ def pattern(rows: int, columns: int, bits: int, seed: int = 0) -> np.ndarray:
 
 def write_image(path: Path, pixels: np.ndarray, bits: int,
                 photometric: str = "MONOCHROME2", patient: str = "Print^Test") -> Path:
-    """Write ``pixels`` as a Secondary Capture image (8-bit in 8, or ``bits`` in 16) for dcmpsprt."""
+    """Write ``pixels`` as a Secondary Capture image (8 bits in 8, else ``bits`` in 16)."""
     ds = Dataset()
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = SECONDARY_CAPTURE
@@ -482,11 +483,6 @@ def parse_dump(text: str) -> list[DimseMessage]:
     return messages
 
 
-#: Warning statuses (PS3.7 C.4 / PS3.4 H): 0001, 0107, 0116 and B000–BFFF.
-def is_warning(status: int) -> bool:
-    return status in (0x0001, 0x0107, 0x0116) or 0xB000 <= status <= 0xBFFF
-
-
 @dataclass
 class SpoolResult:
     """What dcmprscu did, read from its log (its exit status means nothing)."""
@@ -678,10 +674,8 @@ class DcmprscpServer:
                  port: int | None = None) -> None:
         self.root = root
         self.port = port or free_port()
-        self.profile = profile or PrinterProfile()
-        self.profile.name = "LOCALSCP"
-        self.profile.type = "LOCALPRINTER"
-        self.profile.port = self.port
+        self.profile = dataclasses.replace(profile or PrinterProfile(), name="LOCALSCP",
+                                           type="LOCALPRINTER", port=self.port)
         self.host = "127.0.0.1"
         self.config = write_config(root, [self.profile], calling_ae="DCMPRSCP")
         self.log_path = root / "dcmprscp.log"
