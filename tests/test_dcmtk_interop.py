@@ -397,3 +397,19 @@ def test_annotation(print_scp: Any, tmp_path: Path) -> None:
     assert out.job.film()["AnnotationDisplayFormatID"] == "LABEL"
     assert out.job.annotations()[int(sent.value("AnnotationPosition"))] == "PRINTSERVER INTEROP"
     assert_job_matches(out)
+
+
+def test_presentation_lut_in_film_session(print_scp: Any, tmp_path: Path) -> None:
+    """PresentationLUTinFilmSession = true (pre-CP-173 printers): the LIN OD Presentation LUT,
+    Illumination and Reflected Ambient Light go with the Film Session, and the film uses them."""
+    out = print_to_printserver(print_scp, tmp_path, [(12, "MONOCHROME2", 9)],
+                               FilmOptions(plut_shape="LIN OD", illumination=1500, reflection=8),
+                               profile={"plut_in_film_session": True})
+    session_rq = out.result.request("N-CREATE", "BasicFilmSessionSOPClass")
+    assert session_rq.value("Illumination") == "1500"
+    assert out.result.request("N-CREATE", "BasicFilmBoxSOPClass").value("Illumination") is None
+    plut = out.job.presentation_lut()
+    assert plut is not None and plut.get("shape") == "LIN OD"
+    assert int(out.job.film()["Illumination"]) == 1500
+    assert int(out.job.film()["ReflectedAmbientLight"]) == 8
+    assert_job_matches(out)
