@@ -358,8 +358,8 @@ def test_film_session_n_create_without_data_set(scu):
 
 
 def test_film_session_n_create_with_scu_uid_and_n_set(scu):
-    r = scu.create(FILM_SESSION, _ds(NumberOfCopies=1), uid="1.2.826.0.1.3680043.10.1498.77")
-    assert r.status == 0 and r.affected_uid == "1.2.826.0.1.3680043.10.1498.77"
+    r = scu.create(FILM_SESSION, _ds(NumberOfCopies=1), uid="1.2.826.0.1.3680043.8.498.77")
+    assert r.status == 0 and r.affected_uid == "1.2.826.0.1.3680043.8.498.77"
     s = scu.set(FILM_SESSION, r.affected_uid, _ds(NumberOfCopies=4, MemoryAllocation=10))
     assert s.status == 0xB600 and s.dataset.NumberOfCopies == 4
     assert scu.set(FILM_SESSION, r.affected_uid, _ds(NumberOfCopies=0)).status == 0x0106

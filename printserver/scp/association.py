@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pydicom.uid import generate_uid
+from pydicom.uid import PYDICOM_ROOT_UID, generate_uid
 
 from printserver.config import LimitsConfig, PrinterConfig
 from printserver.scp.attributes import RuleContext
@@ -22,8 +22,8 @@ from printserver.vocabulary import Status
 if TYPE_CHECKING:  # pragma: no cover
     from printserver.scp.print_job import JobWriter
 
-#: root of the UIDs this SCP mints (film sessions, boxes, print jobs)
-UID_PREFIX = "1.2.826.0.1.3680043.10.1498."
+#: root of the UIDs this SCP mints (film sessions, boxes, print jobs): pydicom's registered root
+UID_PREFIX = PYDICOM_ROOT_UID
 
 
 @dataclass
