@@ -231,10 +231,16 @@ def test_pre_cp173_session_level_presentation_lut(server):
         box = fb.dataset.ReferencedImageBoxSequence[0].ReferencedSOPInstanceUID
         assert scu.set(IMAGE_BOX, box, image_box_ds(1, pixels12(8, 8))).status == 0
         assert scu.action(FILM_BOX, fb.affected_uid).status == 0
-    _job, manifest = only_job(srv)
-    film = manifest["films"][0]
+        # a later session N-SET applies to the session's film boxes too
+        assert scu.set(FILM_SESSION, fs.affected_uid, _ds(ReflectedAmbientLight=3)).status == 0
+        assert scu.action(FILM_BOX, fb.affected_uid).status == 0
+    first, second = (srv.spool.load_manifest(j) for j in srv.store.list())
+    film = first["films"][0]
     assert film["presentation_lut"] == {"uid": lin, "shape": "LIN OD"}
     assert film["attributes"]["Illumination"] == 2500
+    assert "ReflectedAmbientLight" not in first["film_session"]["attributes"]
+    assert second["films"][0]["attributes"]["ReflectedAmbientLight"] == 3
+    manifest = first
     assert manifest["film_session"]["attributes"]["ReferencedPresentationLUTSequence"] == lin
 
 

@@ -370,3 +370,10 @@ def test_printer_get_unknown_attribute_warns_0107(scu):
     assert r.status == 0x0107
     assert r.dataset.PrinterName == "printserver" and "PatientName" not in r.dataset
     assert r.status_ds["AttributeIdentifierList"].value == 0x00100010  # VM 1: a single tag
+
+
+def test_printer_status_reports_a_full_spool(server):
+    srv = server("[dicom.limits]\nmax_spool_bytes_per_association = 1_000_000_000_000_000\n")
+    with srv.scu() as scu:
+        r = scu.get(PRINTER, PRINTER_INSTANCE)
+        assert (r.dataset.PrinterStatus, r.dataset.PrinterStatusInfo) == ("WARNING", "PRINT BUFF FULL")

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from printserver.jobs.model import Job, JobState
-from printserver.jobs.store import JobStore
+from printserver.jobs.store import JobStore, JobStoreError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -75,9 +75,13 @@ class SQLiteJobStore(JobStore):
             try:
                 self._db.execute(_INSERT, row)
                 self._db.execute("COMMIT")
-            except BaseException:
+            except sqlite3.IntegrityError:
                 self._db.execute("ROLLBACK")
                 raise
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise JobStoreError(f"{self.path}: job {job.job_id} not stored: {exc}") from exc
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:

@@ -11,8 +11,12 @@ import abc
 from collections.abc import Iterable
 
 from printserver.config import Config
-from printserver.errors import ConfigError
+from printserver.errors import ConfigError, PrintserverError
 from printserver.jobs.model import Job, JobState
+
+
+class JobStoreError(PrintserverError):
+    """The job store could not do what was asked (database unavailable, full, corrupt …)."""
 
 
 class JobStore(abc.ABC):
@@ -20,7 +24,7 @@ class JobStore(abc.ABC):
 
     @abc.abstractmethod
     def add(self, job: Job) -> None:
-        """Insert a new job; durable when this returns."""
+        """Insert a new job; durable when this returns. Raises :class:`JobStoreError`."""
 
     @abc.abstractmethod
     def get(self, job_id: str) -> Job | None:

@@ -7,6 +7,7 @@ import signal
 import threading
 
 from printserver.config import load_config
+from printserver.errors import PrintserverError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +36,11 @@ def run(args: argparse.Namespace) -> int:
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
     server = PrintServer(config)
     try:
-        server.start()
+        try:
+            server.start()
+        except OSError as exc:
+            raise PrintserverError(f"cannot listen on {config.dicom.host}:{config.dicom.port}: "
+                                   f"{exc.strerror or exc}") from None
         while not stop.wait(1.0):
             pass
     finally:

@@ -19,6 +19,7 @@ from pydicom.dataset import Dataset
 from printserver.scp.association import PrintAssociation
 from printserver.scp.attributes import (AttributeRule, RuleContext, code, density, density_term,
                                         encode, reference_item, uid_reference, validate)
+from printserver.scp.film_session import SESSION_PRESENTATION
 from printserver.scp.model import (ANNOTATION_BOX, FILM_BOX, FILM_SESSION, AnnotationBox, FilmBox,
                                    ImageBox)
 from printserver.scp.presentation_lut import ILLUMINATION, PLUT_REFERENCE, REFLECTED_AMBIENT_LIGHT
@@ -57,7 +58,7 @@ SMOOTHING = AttributeRule("SmoothingType", parse=code(lambda c: c.printer.smooth
                           default=lambda c: c.printer.smoothing_types[0] if c.printer.smoothing_types else None,
                           supported=lambda c: bool(c.printer.smoothing_types))
 CONFIGURATION = AttributeRule("ConfigurationInformation",
-                              parse=lambda v, c: code(lambda c2: c2.printer.configuration_information)(v, c),
+                              parse=code(lambda c: c.printer.configuration_information),
                               default=lambda c: c.printer.configuration_information[0] or None)
 MIN_DENSITY = AttributeRule("MinDensity", parse=density("Min"), default=lambda c: c.printer.min_density)
 MAX_DENSITY = AttributeRule("MaxDensity", parse=density("Max"), default=lambda c: c.printer.max_density)
@@ -101,7 +102,7 @@ def _inherit_session(values: dict[str, Any], state: PrintAssociation, ds: Datase
     session = state.film_session
     assert session is not None
     sent = ds if ds is not None else Dataset()
-    for keyword in ("Illumination", "ReflectedAmbientLight", "ReferencedPresentationLUTSequence"):
+    for keyword in SESSION_PRESENTATION:
         if keyword in session.attributes and keyword not in sent:
             values[keyword] = session.attributes[keyword]
 

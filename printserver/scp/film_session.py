@@ -57,6 +57,10 @@ RULES = (
 )
 
 
+#: presentation attributes a pre-CP-173 SCU sets on the session for all its film boxes
+SESSION_PRESENTATION = ("Illumination", "ReflectedAmbientLight", "ReferencedPresentationLUTSequence")
+
+
 def create(state: PrintAssociation, uid: str | None, ds: Dataset | None) -> Reply:
     """N-CREATE the film session (PS3.4 H.4.1.2.1); a second one on the association → 0111."""
     if not state.print_management:
@@ -80,6 +84,10 @@ def update(state: PrintAssociation, uid: str | None, ds: Dataset | None) -> Repl
     ctx = state.rule_context()
     values = validate(ds, RULES, ctx, apply_defaults=False)
     session.attributes.update(values)
+    for keyword in SESSION_PRESENTATION:  # pre-CP-173: the session's values apply to its films
+        if keyword in values:
+            for film_box in session.film_boxes:
+                film_box.attributes[keyword] = values[keyword]
     return Reply.with_warnings(ctx.warnings, encode(values, RULES))
 
 

@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 #: SOP classes a meta SOP class covers (PS3.4 H.3)
 META_MEMBERS = {GRAYSCALE_META: {FILM_SESSION, FILM_BOX, GRAYSCALE_IMAGE_BOX, PRINTER}}
 
-Operation = Callable[[PrintAssociation, Any], Reply]
+#: every SOP class this SCP serves with some DIMSE-N service
+SERVED_CLASSES = frozenset({FILM_SESSION, FILM_BOX, GRAYSCALE_IMAGE_BOX, ANNOTATION_BOX, PRINTER,
+                            PRINT_JOB, PRINTER_CONFIGURATION, PRESENTATION_LUT})
 
 
 def _negotiated(state: PrintAssociation, class_uid: str) -> bool:
@@ -128,12 +130,10 @@ class PrintHandlers:
                   table: dict[str, Callable[[], Reply]]) -> Reply:
         state = self._state(event)
         if class_uid not in table:
-            raise DimseError(Status.NO_SUCH_SOP_CLASS
-                             if class_uid not in (GRAYSCALE_IMAGE_BOX, ANNOTATION_BOX, PRINTER,
-                                                  PRINT_JOB, PRINTER_CONFIGURATION, FILM_SESSION,
-                                                  FILM_BOX, PRESENTATION_LUT)
-                             else Status.UNRECOGNIZED_OPERATION,
-                             f"{class_uid}: operation not supported")
+            # a class we serve, but not with this DIMSE service → 0211; any other class → 0118
+            status = (Status.UNRECOGNIZED_OPERATION if class_uid in SERVED_CLASSES
+                      else Status.NO_SUCH_SOP_CLASS)
+            raise DimseError(status, f"{class_uid}: operation not supported")
         if not _negotiated(state, class_uid):
             raise DimseError(Status.NO_SUCH_SOP_CLASS, f"{class_uid} was not negotiated")
         return table[class_uid]()
@@ -190,7 +190,10 @@ class PrintHandlers:
         requested = list(event.attribute_identifiers or [])
         try:
             reply = self._dispatch(event, cls, {
-                PRINTER: lambda: printer.get_printer(state.printer, uid, requested, state.strict),
+                PRINTER: lambda: printer.get_printer(
+                    state.printer, uid, requested, state.strict,
+                    printer.spool_status(self.jobs.spool.root,
+                                         state.limits.max_spool_bytes_per_association)),
                 PRINTER_CONFIGURATION: lambda: printer.get_configuration(
                     state.printer, state.limits, uid, requested, state.strict),
                 PRINT_JOB: lambda: get_print_job(self.store, uid, requested, state.printer.name),

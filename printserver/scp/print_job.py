@@ -22,7 +22,7 @@ from pydicom.dataset import Dataset
 
 from printserver.jobs.model import Job, JobState
 from printserver.jobs.spool import Spool
-from printserver.jobs.store import JobStore
+from printserver.jobs.store import JobStore, JobStoreError
 from printserver.scp.model import PRINT_JOB, FilmBox, ImageBox, PresentationLUTRecord
 from printserver.scp.status import DimseError, Reply
 from printserver.vocabulary import Status
@@ -160,7 +160,7 @@ def print_films(state: PrintAssociation, films: Sequence[FilmBox], action: str) 
               updated_at=stamp, spool_dir=job_id, manifest_sha256="")
     try:
         job = state.jobs.submit(job, manifest, files)
-    except OSError as exc:
+    except (OSError, JobStoreError) as exc:
         log.error("print job for %s could not be written: %s", state.calling_ae, exc)
         raise DimseError(Status.PROCESSING_FAILURE, f"print job not stored: {exc}"[:64]) from exc
     for film in films:

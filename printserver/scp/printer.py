@@ -7,7 +7,10 @@ does not have gives warning 0107 (strict: 0105) with the others answered.
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
@@ -38,6 +41,19 @@ def printer_dataset(printer: PrinterConfig, status: str = "NORMAL",
     return ds
 
 
+def spool_status(spool_root: Path, reserve_bytes: int) -> tuple[str, str]:
+    """The printer's real status from its spool (PS3.3 C.13.9.1 Printer Status Info terms).
+
+    FAILURE / PRINTER DOWN when the spool folder is not writable; WARNING / PRINT BUFF FULL when
+    less than ``reserve_bytes`` are free on its file system; else NORMAL / NORMAL.
+    """
+    if not os.access(spool_root, os.W_OK):
+        return "FAILURE", "PRINTER DOWN"
+    if shutil.disk_usage(spool_root).free < reserve_bytes:
+        return "WARNING", "PRINT BUFF FULL"
+    return "NORMAL", "NORMAL"
+
+
 def _select(full: Dataset, requested: Sequence[int] | None, strict: bool) -> Reply:
     if not requested:
         return Reply(dataset=full)
@@ -55,11 +71,14 @@ def _select(full: Dataset, requested: Sequence[int] | None, strict: bool) -> Rep
 
 
 def get_printer(printer: PrinterConfig, uid: str | None, requested: Sequence[int] | None,
-                strict: bool) -> Reply:
-    """N-GET of the well-known Printer SOP instance (PS3.4 H.4.6.2.2); another UID → 0112."""
+                strict: bool, status: tuple[str, str] = ("NORMAL", "NORMAL")) -> Reply:
+    """N-GET of the well-known Printer SOP instance (PS3.4 H.4.6.2.2); another UID → 0112.
+
+    ``status`` is (Printer Status, Printer Status Info), see :func:`spool_status`.
+    """
     if uid != PRINTER_INSTANCE:
         raise DimseError(Status.NO_SUCH_SOP_INSTANCE, f"the Printer instance is {PRINTER_INSTANCE}")
-    return _select(printer_dataset(printer), requested, strict)
+    return _select(printer_dataset(printer, *status), requested, strict)
 
 
 def configuration_dataset(printer: PrinterConfig, limits: LimitsConfig) -> Dataset:
