@@ -330,3 +330,19 @@ def test_large_precomposed_sheet_12bit(server):
     image = manifest["films"][0]["image_boxes"][0]["image"]
     assert (image["columns"], image["rows"], image["bits_stored"]) == (7112, 8636, 12)
     assert np.array_equal(srv.spool.load_pixels(job, 1, 1), px)
+
+
+@pytest.mark.parametrize("fmt,boxes", [("SLIDE", 20), ("SUPERSLIDE", 36), ("CUSTOM\\1", 3),
+                                       ("COL\\2,3", 5), ("STANDARD\\4,5", 20)])
+def test_display_formats_create_one_box_per_cell(server, fmt, boxes):
+    srv = server()
+    with srv.scu() as scu:
+        fs = scu.film_session()
+        fb = scu.film_box(fs, fmt)
+        assert fb.status == 0 and fb.dataset.ImageDisplayFormat == fmt
+        uids = [i.ReferencedSOPInstanceUID for i in fb.dataset.ReferencedImageBoxSequence]
+        assert len(uids) == len(set(uids)) == boxes
+        assert scu.set(IMAGE_BOX, uids[-1], image_box_ds(boxes, pixels8(8, 8))).status == 0
+        assert scu.action(FILM_BOX, fb.affected_uid).status == 0
+    _job, manifest = only_job(srv)
+    assert manifest["films"][0]["image_boxes"][0]["position"] == boxes
