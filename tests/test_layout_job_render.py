@@ -93,3 +93,12 @@ def test_corrupt_spool_file_is_a_readable_layout_error(printed, tmp_path):
     with pytest.raises(LayoutError, match="image box 1: pixels unreadable"):
         render_job(manifest, lambda f, p: srv.spool.load_pixels(job, f, p, manifest),
                    srv.config.printers[0], tmp_path / "films")
+
+
+def test_malformed_manifest_is_a_readable_layout_error(printed, tmp_path):
+    srv, job = printed
+    manifest = srv.spool.load_manifest(job)
+    manifest["films"][0]["image_boxes"][0]["image"]["pixel_aspect_ratio"] = ["one", "1"]
+    with pytest.raises(LayoutError, match="job manifest, film 1: missing or malformed"):
+        render_job(manifest, lambda f, p: srv.spool.load_pixels(job, f, p, manifest),
+                   srv.config.printers[0], tmp_path / "films")

@@ -155,7 +155,14 @@ def iter_films(manifest: Mapping[str, Any], load: PixelLoader
     except KeyError:
         raise LayoutError("job manifest has no films") from None
     for number, entry in enumerate(films, start=1):
-        yield number, film_spec(entry, manifest), image_specs(entry, number, load)
+        try:
+            film, images = film_spec(entry, manifest), image_specs(entry, number, load)
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, LayoutError):
+                raise
+            raise LayoutError(f"job manifest, film {number}: missing or malformed value "
+                              f"({type(exc).__name__}: {exc})") from exc
+        yield number, film, images
 
 
 def output_profile(printer: PrinterConfig, base_dir: Path) -> DeviceProfile | None:
