@@ -3,7 +3,7 @@
 import pytest
 
 from printserver.config import PrinterConfig
-from printserver.layout.film_layout import plan_film
+from printserver.layout.film_layout import image_area_sizes, plan_film
 from printserver.layout.geometry import Rect, film_geometry, image_box_rects, split_length
 from printserver.layout.spec import FilmSpec
 from printserver.layout.status import LayoutError
@@ -112,3 +112,13 @@ def test_bottom_puts_a_line_under_each_image_box():
     assert first.image_area == Rect(0, 0, 127, 299)
     assert second.caption == Rect(127, 299, 127, 6)
     assert layout.annotation_boxes == {1: first.caption}  # only one box configured
+
+
+def test_image_area_sizes_per_position():
+    # 14INX17IN at 320 dpi: 4480 x 5440; STANDARD\\4,5 with 2 mm (25 px) gaps
+    sizes = image_area_sizes(FilmSpec("STANDARD\\4,5", film_size_id="14INX17IN"), PrinterConfig())
+    assert len(sizes) == 20
+    assert sizes[0] == (1101, 1068)  # (4480 - 3*25) / 4 = 1101.25, (5440 - 4*25) / 5 = 1068
+    assert all(abs(w - 1101.25) < 1 and h == 1068 for w, h in sizes)  # edges rounded, ±1 px
+    with pytest.raises(LayoutError, match="image_box_gap_mm"):
+        plan_film(FilmSpec("STANDARD\\1,1"), PrinterConfig(image_box_gap_mm=-1))

@@ -92,6 +92,8 @@ def plan_film(film: FilmSpec, printer: PrinterConfig) -> FilmLayout:
         raise LayoutError(str(exc)) from exc
     dpi = resolve_dpi(printer, film.requested_resolution_id)
     geometry = film_geometry(size, orientation, dpi, printer.printable_margin_mm)
+    if printer.image_box_gap_mm < 0:
+        raise LayoutError(f"printer {printer.ae_title}: image_box_gap_mm must not be negative")
     gap = geometry.mm_to_px(printer.image_box_gap_mm)
     line = max(1, geometry.mm_to_px(ANNOTATION_LINE_MM))
     font_px = max(1, geometry.mm_to_px(ANNOTATION_FONT_MM))
@@ -137,3 +139,14 @@ def plan_film(film: FilmSpec, printer: PrinterConfig) -> FilmLayout:
             layouts.append(ImageBoxLayout(position, box, box))
     return FilmLayout(geometry, display_format, tuple(layouts), annotation_boxes, label_line,
                       font_px, gap)
+
+
+def image_area_sizes(film: FilmSpec, printer: PrinterConfig) -> tuple[tuple[int, int], ...]:
+    """(columns, rows) of film pixels an image may fill, per Image Box Position (1 first).
+
+    The size an image prints at without being demagnified (PS3.4 B604) or cropped, with this
+    printer's resolution, margins, box gaps and annotation lines; a Print SCP should check
+    Requested Decimate/Crop Behavior FAIL against it, and report it as Rows/Columns in the
+    Printer Configuration Retrieval (PS3.3 C.13.13). Trim (YES) takes a further 2 mm.
+    """
+    return tuple((b.image_area.width, b.image_area.height) for b in plan_film(film, printer).image_boxes)
