@@ -22,6 +22,7 @@ Unknown keys are refused with their dotted name, so that a typo never silently c
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 import types
 import typing
@@ -165,6 +166,31 @@ class DicomConfig:
 
 
 @dataclass(frozen=True)
+class WorkersConfig:
+    """Render workers of ``printserver serve``: processes turning queued jobs into finished films."""
+
+    #: worker processes; unset = min(2, number of CPUs); 0 = render nothing (jobs stay QUEUED)
+    count: int | None = None
+    #: seconds an idle worker waits before it looks for a queued job again
+    poll_interval: float = 0.2
+    #: claims of one job before it is FAILED instead of requeued (its worker died every time)
+    max_attempts: int = 3
+
+    def __post_init__(self) -> None:
+        if self.count is not None and (type(self.count) is not int or self.count < 0):
+            raise ConfigError(f"workers.count must be a whole number >= 0, got {self.count!r}")
+        if not self.poll_interval > 0:
+            raise ConfigError("workers.poll_interval must be > 0")
+        if self.max_attempts < 1:
+            raise ConfigError("workers.max_attempts must be >= 1")
+
+    @property
+    def processes(self) -> int:
+        """The number of worker processes to run."""
+        return min(2, os.cpu_count() or 1) if self.count is None else self.count
+
+
+@dataclass(frozen=True)
 class WebConfig:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -179,6 +205,7 @@ class Config:
     database_url: str = ""
     dicom: DicomConfig = field(default_factory=DicomConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    workers: WorkersConfig = field(default_factory=WorkersConfig)
     printers: tuple[PrinterConfig, ...] = field(default_factory=lambda: (PrinterConfig(),))
 
     def __post_init__(self) -> None:
