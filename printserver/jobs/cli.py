@@ -7,8 +7,9 @@ import json
 
 from printserver.config import load_config
 from printserver.errors import PrintserverError
+from printserver.jobs.model import Job
 from printserver.jobs.spool import Spool
-from printserver.jobs.store import open_job_store
+from printserver.jobs.store import JobStore, open_job_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Print jobs accepted by the Print SCP (state QUEUED, RENDERING, "
                                    "PRINTING, DONE, FAILED or CANCELLED).")
     jobs = p.add_subparsers(dest="jobs_command", metavar="SUBCOMMAND", required=True)
-    for name, helptext in (("list", "list jobs, oldest first"), ("show", "one job with its manifest")):
+    for name, helptext in (("list", "list jobs, oldest first"), ("show", "one job with its films and manifest")):
         q = jobs.add_parser(name, help=helptext)
         if name == "show":
             q.add_argument("job_id", metavar="ID")
@@ -37,9 +38,9 @@ def run_list(args: argparse.Namespace) -> int:
             jobs = store.list(states)
         except ValueError as exc:
             raise PrintserverError(f"--state: {exc}") from None
-    if args.json:
-        print(json.dumps([j.to_dict() for j in jobs], indent=1))
-        return 0
+        if args.json:
+            print(json.dumps([job_json(store, j) for j in jobs], indent=1))
+            return 0
     print(f"{'JOB':22} {'STATE':9} {'PRINTER':16} {'CALLING AE':16} {'FILMS':>5} {'COPIES':>6}  CREATED")
     for j in jobs:
         print(f"{j.job_id:22} {j.state.value:9} {j.printer:16} {j.calling_ae:16} "
@@ -47,18 +48,35 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def job_json(store: JobStore, job: Job) -> dict:
+    """A job as JSON: its row (state, message, attempts, times) and its films with their files."""
+    return {**job.to_dict(), "films": [f.to_dict() for f in store.films(job.job_id)]}
+
+
 def run_show(args: argparse.Namespace) -> int:
     config = load_config(args.config, data_dir=args.data_dir)
     with open_job_store(config) as store:
         job = store.get(args.job_id)
-    if job is None:
-        raise PrintserverError(f"no job {args.job_id!r}")
+        if job is None:
+            raise PrintserverError(f"no job {args.job_id!r}")
+        shown = job_json(store, job)
+    films = shown.pop("films")
     manifest = Spool(config.spool_dir).load_manifest(job)
     if args.json:
-        print(json.dumps({"job": job.to_dict(), "manifest": _without_lut_data(manifest)}, indent=1))
+        print(json.dumps({"job": {**shown, "films": films}, "manifest": _without_lut_data(manifest)},
+                         indent=1))
         return 0
-    for key, value in job.to_dict().items():
+    for key, value in shown.items():
         print(f"{key:20} {value}")
+    for f in films:
+        print(f"output film {f['film']}: {f['width_mm']:g} x {f['height_mm']:g} mm at "
+              f"{f['dpi']:g} dpi, {f['copies']} copies, rendered in {f['render_seconds']:.2f} s")
+        for path in f["pdf_files"]:
+            print(f"  pdf      {path}")
+        if f["preview"]:
+            print(f"  preview  {f['preview']}")
+        for w in f["warnings"]:
+            print(f"  warning  {w}")
     for n, film in enumerate(manifest["films"], start=1):
         a = film["attributes"]
         images = [b for b in film["image_boxes"] if b["image"]]

@@ -63,6 +63,12 @@ class Job:
         SHA-256 of ``manifest.json`` as written.
     message : str
         Last error or status message (empty when none).
+    attempts : int
+        How many times a worker claimed the job (1 after the first claim).
+    claimed_by, claimed_at : str
+        Worker that claimed the job last and when (ISO 8601 UTC); empty before the first claim.
+    finished_at : str
+        When the job reached DONE or FAILED (ISO 8601 UTC); empty before.
     """
 
     job_id: str
@@ -80,9 +86,58 @@ class Job:
     spool_dir: str
     manifest_sha256: str
     message: str = ""
+    attempts: int = 0
+    claimed_by: str = ""
+    claimed_at: str = ""
+    finished_at: str = ""
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dictionary (the state as its string)."""
         d = asdict(self)
         d["state"] = self.state.value
+        return d
+
+
+@dataclass(frozen=True)
+class FilmRecord:
+    """One finished film of a job, as the job store records it with the DONE transition.
+
+    Attributes
+    ----------
+    job_id : str
+    film : int
+        1-based film (film box) number in the job's order.
+    copies : int
+        Number of Copies printed of this film.
+    pdf_files : tuple of str
+        The PDF files holding this film: one per copy, one for all copies, or one for the whole
+        job, as the printer's ``output.filename_template`` says.
+    preview : str
+        The PNG preview (empty when none).
+    width_mm, height_mm : float
+        Page (film) size as printed, orientation applied.
+    dpi : float
+        Resolution of the embedded film raster.
+    render_seconds : float
+        Time to render the film's raster (PDF and preview writing not included).
+    warnings : tuple of str
+        Conditions the film was rendered through (PS3.4 H.4 warnings, e.g. B604 demagnified).
+    """
+
+    job_id: str
+    film: int
+    copies: int
+    pdf_files: tuple[str, ...]
+    preview: str
+    width_mm: float
+    height_mm: float
+    dpi: float
+    render_seconds: float
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dictionary."""
+        d = asdict(self)
+        d["pdf_files"] = list(self.pdf_files)
+        d["warnings"] = list(self.warnings)
         return d

@@ -6,14 +6,18 @@ All SQL of the job store lives in this module.
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
-from printserver.jobs.model import Job, JobState
-from printserver.jobs.store import JobStore, JobStoreError
+from printserver.jobs.model import FilmRecord, Job, JobState
+from printserver.jobs.store import ClaimLostError, JobStore, JobStoreError
+
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -34,17 +38,66 @@ CREATE TABLE IF NOT EXISTS jobs (
     message TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, created_at);
+CREATE TABLE IF NOT EXISTS films (
+    job_id TEXT NOT NULL REFERENCES jobs (job_id),
+    film INTEGER NOT NULL,
+    copies INTEGER NOT NULL,
+    pdf_files TEXT NOT NULL,
+    preview TEXT NOT NULL,
+    width_mm REAL NOT NULL,
+    height_mm REAL NOT NULL,
+    dpi REAL NOT NULL,
+    render_seconds REAL NOT NULL,
+    warnings TEXT NOT NULL,
+    PRIMARY KEY (job_id, film)
+);
 """
+
+#: columns added to ``jobs`` after its first release: (name, declaration), applied when missing
+MIGRATIONS = (
+    ("attempts", "INTEGER NOT NULL DEFAULT 0"),
+    ("claimed_by", "TEXT NOT NULL DEFAULT ''"),
+    ("claimed_at", "TEXT NOT NULL DEFAULT ''"),
+    ("finished_at", "TEXT NOT NULL DEFAULT ''"),
+)
+
+#: Print Priority (2000,0020) order of claiming: HIGH, then MED, then LOW
+_PRIORITY_ORDER = ("CASE print_priority WHEN 'HIGH' THEN 0 WHEN 'LOW' THEN 2 ELSE 1 END, "
+                   "created_at, job_id")
+_ACTIVE = (JobState.RENDERING.value, JobState.PRINTING.value)
 
 _COLUMNS = [f.name for f in dataclasses.fields(Job)]
 _INSERT = f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
 
 
+_FILM_COLUMNS = [f.name for f in dataclasses.fields(FilmRecord)]
+_INSERT_FILM = (f"INSERT INTO films ({', '.join(_FILM_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in _FILM_COLUMNS)})")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
 def _row_to_job(row: tuple) -> Job:
     values = dict(zip(_COLUMNS, row))
     values["state"] = JobState(values["state"])
     return Job(**values)
+
+
+def _film_row(film: FilmRecord) -> tuple:
+    values = dataclasses.asdict(film)
+    values["pdf_files"] = json.dumps(list(film.pdf_files))
+    values["warnings"] = json.dumps(list(film.warnings))
+    return tuple(values[c] for c in _FILM_COLUMNS)
+
+
+def _row_to_film(row: tuple) -> FilmRecord:
+    values = dict(zip(_FILM_COLUMNS, row))
+    values["pdf_files"] = tuple(json.loads(values["pdf_files"]))
+    values["warnings"] = tuple(json.loads(values["warnings"]))
+    return FilmRecord(**values)
 
 
 class SQLiteJobStore(JobStore):
@@ -67,6 +120,41 @@ class SQLiteJobStore(JobStore):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns of :data:`MIGRATIONS` a database of an older release lacks."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+                for name, declaration in MIGRATIONS:
+                    if name not in have:
+                        self._db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {declaration}")
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                raise JobStoreError(f"{self.path}: schema migration failed: {exc}") from exc
+
+    def _write(self, work: str, statements: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``statements(db)`` in one ``BEGIN IMMEDIATE`` transaction; errors → JobStoreError.
+
+        ``statements`` returns the result; raising :class:`ClaimLostError` rolls back.
+        """
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    result = statements(self._db)
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+                return result
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise JobStoreError(f"{self.path}: {work}: {exc}") from exc
 
     def add(self, job: Job) -> None:
         row = tuple(job.to_dict()[c] for c in _COLUMNS)
@@ -119,6 +207,93 @@ class SQLiteJobStore(JobStore):
         job = self.get(job_id)
         assert job is not None
         return job
+
+    def claim_next(self, worker_id: str) -> Job | None:
+        with self._lock:  # a read first, so that an idle worker never takes the write lock
+            try:
+                waiting = self._db.execute("SELECT 1 FROM jobs WHERE state = ? LIMIT 1",
+                                           (JobState.QUEUED.value,)).fetchone()
+            except sqlite3.Error as exc:
+                raise JobStoreError(f"{self.path}: looking for queued jobs: {exc}") from exc
+        if waiting is None:
+            return None
+
+        def claim(db: sqlite3.Connection) -> str | None:
+            row = db.execute(f"SELECT job_id FROM jobs WHERE state = ? ORDER BY {_PRIORITY_ORDER} "
+                             "LIMIT 1", (JobState.QUEUED.value,)).fetchone()
+            if row is None:
+                return None
+            now = _now()
+            cur = db.execute(
+                "UPDATE jobs SET state = ?, attempts = attempts + 1, claimed_by = ?, "
+                "claimed_at = ?, updated_at = ? WHERE job_id = ? AND state = ?",
+                (JobState.RENDERING.value, worker_id, now, now, row[0], JobState.QUEUED.value))
+            return row[0] if cur.rowcount == 1 else None
+
+        job_id = self._write("claiming a job", claim)
+        return self.get(job_id) if job_id else None
+
+    def requeue_stale(self, claimed_by: Iterable[str] | None = None,
+                      max_attempts: int | None = None) -> list[Job]:
+        sql = "SELECT job_id, attempts, claimed_by FROM jobs WHERE state IN (?, ?)"
+        args: list = list(_ACTIVE)
+        if claimed_by is not None:
+            workers = list(claimed_by)
+            sql += f" AND claimed_by IN ({', '.join('?' for _ in workers)})"
+            args += workers
+
+        def requeue(db: sqlite3.Connection) -> list[str]:
+            now = _now()
+            ids = []
+            for job_id, attempts, worker in db.execute(sql, args).fetchall():
+                if max_attempts is not None and attempts >= max_attempts:
+                    db.execute("UPDATE jobs SET state = ?, message = ?, updated_at = ?, "
+                               "finished_at = ? WHERE job_id = ?",
+                               (JobState.FAILED.value, f"gave up after {attempts} attempts: the "
+                                f"worker stopped while rendering (last {worker or 'unknown'})",
+                                now, now, job_id))
+                else:
+                    db.execute("UPDATE jobs SET state = ?, message = ?, updated_at = ? "
+                               "WHERE job_id = ?",
+                               (JobState.QUEUED.value, f"requeued: worker {worker or 'unknown'} "
+                                f"stopped during attempt {attempts}", now, job_id))
+                ids.append(job_id)
+            return ids
+
+        ids = self._write("requeueing stale jobs", requeue)
+        return [job for job in (self.get(i) for i in ids) if job is not None]
+
+    def _finish(self, job_id: str, worker_id: str, state: JobState, message: str,
+                films: Sequence[FilmRecord]) -> Job:
+        def finish(db: sqlite3.Connection) -> None:
+            now = _now()
+            cur = db.execute(
+                "UPDATE jobs SET state = ?, message = ?, updated_at = ?, finished_at = ? "
+                "WHERE job_id = ? AND claimed_by = ? AND state IN (?, ?)",
+                (state.value, message, now, now, job_id, worker_id, *_ACTIVE))
+            if cur.rowcount != 1:
+                raise ClaimLostError(f"job {job_id} is no longer held by worker {worker_id}; "
+                                     f"not recorded {state.value}")
+            db.execute("DELETE FROM films WHERE job_id = ?", (job_id,))
+            db.executemany(_INSERT_FILM, [_film_row(f) for f in films])
+
+        self._write(f"recording job {job_id} {state.value}", finish)
+        job = self.get(job_id)
+        assert job is not None
+        return job
+
+    def complete(self, job_id: str, worker_id: str, films: Sequence[FilmRecord],
+                 message: str = "") -> Job:
+        return self._finish(job_id, worker_id, JobState.DONE, message, films)
+
+    def fail(self, job_id: str, worker_id: str, message: str) -> Job:
+        return self._finish(job_id, worker_id, JobState.FAILED, message, ())
+
+    def films(self, job_id: str) -> list[FilmRecord]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {', '.join(_FILM_COLUMNS)} FROM films "
+                                    "WHERE job_id = ? ORDER BY film", (job_id,)).fetchall()
+        return [_row_to_film(r) for r in rows]
 
     def close(self) -> None:
         with self._lock:

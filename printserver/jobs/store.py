@@ -8,15 +8,19 @@ a PostgreSQL store for several nodes implements the same methods.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from printserver.config import Config
 from printserver.errors import ConfigError, PrintserverError
-from printserver.jobs.model import Job, JobState
+from printserver.jobs.model import FilmRecord, Job, JobState
 
 
 class JobStoreError(PrintserverError):
     """The job store could not do what was asked (database unavailable, full, corrupt …)."""
+
+
+class ClaimLostError(JobStoreError):
+    """A worker tried to finish a job it no longer holds (requeued, cancelled or re-claimed)."""
 
 
 class JobStore(abc.ABC):
@@ -41,6 +45,47 @@ class JobStore(abc.ABC):
     @abc.abstractmethod
     def set_state(self, job_id: str, state: JobState, message: str = "") -> Job:
         """Move a job to ``state``; raises KeyError for an unknown job."""
+
+    @abc.abstractmethod
+    def claim_next(self, worker_id: str) -> Job | None:
+        """Atomically claim the next QUEUED job for ``worker_id`` and return it, or None.
+
+        The job moves to RENDERING with ``attempts`` + 1, ``claimed_by`` = ``worker_id`` and
+        ``claimed_at`` = now. Order: Print Priority HIGH, then MED, then LOW; within a priority the
+        oldest job first. A job is claimed by exactly one worker, also across processes.
+        """
+
+    @abc.abstractmethod
+    def requeue_stale(self, claimed_by: Iterable[str] | None = None,
+                      max_attempts: int | None = None) -> list[Job]:
+        """Put RENDERING / PRINTING jobs whose worker is gone back to QUEUED; return them.
+
+        Parameters
+        ----------
+        claimed_by
+            Only jobs claimed by these workers; None: every RENDERING / PRINTING job (at start-up of
+            a single node, when no worker of a previous run can still be alive).
+        max_attempts
+            Jobs already claimed this many times go to FAILED instead (a job that kills its
+            worker must not do so forever).
+        """
+
+    @abc.abstractmethod
+    def complete(self, job_id: str, worker_id: str, films: Sequence[FilmRecord],
+                 message: str = "") -> Job:
+        """Record the job DONE together with its films, in one transaction.
+
+        Raises :class:`ClaimLostError` when the job is no longer RENDERING / PRINTING for
+        ``worker_id`` (then nothing is recorded).
+        """
+
+    @abc.abstractmethod
+    def fail(self, job_id: str, worker_id: str, message: str) -> Job:
+        """Record the job FAILED with a readable ``message`` (same claim check as complete)."""
+
+    @abc.abstractmethod
+    def films(self, job_id: str) -> list[FilmRecord]:
+        """The finished films of a job, film order (empty unless DONE)."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -1,0 +1,193 @@
+"""Render workers in their own processes, for ``printserver serve``.
+
+Rendering is CPU-bound; in separate processes it never slows the DICOM side down. The pool:
+
+* at start, puts jobs a dead previous run left RENDERING / PRINTING back to QUEUED
+  (:meth:`JobStore.requeue_stale`; single node: no worker of an earlier run can be alive), or
+  FAILED once they have been claimed ``workers.max_attempts`` times;
+* starts ``workers.count`` processes (default ``min(2, CPUs)``; 0 renders nothing) with the
+  ``spawn`` start method, each running :meth:`printserver.jobs.worker.Worker.run` with its own
+  job store connection;
+* watches them: a worker that dies (killed, out of memory) has its job requeued and is replaced;
+* stops them on :meth:`WorkerPool.stop`: each finishes the job it is rendering (up to
+  ``grace_seconds``, then it is killed and its job requeued at the next start).
+
+Workers ignore SIGINT (Ctrl-C reaches the whole process group; serve decides) and stop after their
+current job on SIGTERM. On Linux a worker is killed by the kernel when serve dies (even by kill -9),
+so that a restarted serve never finds a worker of the previous run still rendering.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from printserver.config import Config
+from printserver.jobs.spool import Spool
+from printserver.jobs.store import JobStoreError, open_job_store
+from printserver.jobs.worker import Worker
+
+log = logging.getLogger(__name__)
+
+#: seconds between two checks that every worker process is alive
+MONITOR_INTERVAL = 1.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies; exit if it already has."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+                log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+        except (OSError, AttributeError) as exc:
+            log.warning("prctl(PR_SET_PDEATHSIG) unavailable: %s", exc)
+    if os.getppid() != parent_pid:
+        os._exit(0)
+
+
+@dataclass
+class _StopSignal:
+    """Stop when serve says so, on SIGTERM, or when serve is gone."""
+
+    shared: Any  # multiprocessing Event
+    parent_pid: int
+    local: threading.Event = field(default_factory=threading.Event)
+
+    def is_set(self) -> bool:
+        return (self.shared.is_set() or self.local.is_set()
+                or os.getppid() != self.parent_pid)
+
+    def wait(self, timeout: float) -> bool:
+        self.shared.wait(timeout)
+        return self.is_set()
+
+
+def worker_process_main(config: Config, worker_id: str, stop: Any, parent_pid: int,
+                        log_level: int) -> None:
+    """Entry point of a worker process (spawned: everything arrives pickled)."""
+    from printserver.cli import configure_logging
+
+    configure_logging(1 if log_level <= logging.DEBUG else 0, log_level >= logging.ERROR)
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stop_signal = _StopSignal(stop, parent_pid)
+    signal.signal(signal.SIGTERM, lambda _s, _f: stop_signal.local.set())
+    store = open_job_store(config)
+    try:
+        Worker(config, store, Spool(config.spool_dir), worker_id).run(stop_signal)
+    finally:
+        store.close()
+
+
+@dataclass
+class _Slot:
+    number: int
+    generation: int = 0
+    process: Any = None
+    worker_id: str = ""
+
+
+class WorkerPool:
+    """The worker processes of one ``printserver serve``.
+
+    Parameters
+    ----------
+    config
+        ``config.workers`` gives the count, poll interval and attempts.
+    grace_seconds
+        How long :meth:`stop` lets a worker finish its current job before killing it.
+    """
+
+    def __init__(self, config: Config, grace_seconds: float = 10.0) -> None:
+        self.config = config
+        self.grace_seconds = grace_seconds
+        self._ctx = multiprocessing.get_context("spawn")
+        self._stop = self._ctx.Event()
+        self._stopping = threading.Event()
+        self._monitor_done = threading.Event()
+        self._slots: list[_Slot] = []
+        self._monitor: threading.Thread | None = None
+        self._prefix = f"{socket.gethostname()}:{os.getpid()}"
+
+    @property
+    def worker_ids(self) -> list[str]:
+        """The ids of the running workers (as recorded in ``claimed_by``)."""
+        return [s.worker_id for s in self._slots]
+
+    def start(self) -> None:
+        """Requeue what a previous run left unfinished, then start the worker processes."""
+        workers = self.config.workers
+        with open_job_store(self.config) as store:
+            for job in store.requeue_stale(max_attempts=workers.max_attempts):
+                log.warning("job %s left %s by a previous run: %s", job.job_id,
+                            "unfinished" if job.state.value == "QUEUED" else "FAILED", job.message)
+        count = workers.processes
+        if count == 0:
+            log.info("workers.count = 0: print jobs are queued, not rendered")
+            return
+        self._slots = [_Slot(n) for n in range(1, count + 1)]
+        for slot in self._slots:
+            self._spawn(slot)
+        # the monitor starts replacement workers, so it lives until they are all stopped (on
+        # Linux a worker dies with the thread that started it)
+        self._monitor = threading.Thread(target=self._watch, name="worker-monitor", daemon=True)
+        self._monitor.start()
+        log.info("%d render worker process(es) started", count)
+
+    def _spawn(self, slot: _Slot) -> None:
+        slot.generation += 1
+        slot.worker_id = f"{self._prefix}:w{slot.number}.{slot.generation}"
+        slot.process = self._ctx.Process(
+            target=worker_process_main, name=f"printserver-worker-{slot.number}",
+            args=(self.config, slot.worker_id, self._stop, os.getpid(),
+                  logging.getLogger().getEffectiveLevel()))
+        slot.process.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(MONITOR_INTERVAL):
+            for slot in self._slots:
+                if slot.process.is_alive() or self._stopping.is_set():
+                    continue
+                log.error("worker %s died (exit code %s); requeueing its job and starting another",
+                          slot.worker_id, slot.process.exitcode)
+                self._requeue(slot.worker_id)
+                self._spawn(slot)
+        self._monitor_done.wait()
+
+    def _requeue(self, worker_id: str) -> None:
+        try:
+            with open_job_store(self.config) as store:
+                for job in store.requeue_stale([worker_id], self.config.workers.max_attempts):
+                    log.warning("job %s: %s: %s", job.job_id, job.state.value, job.message)
+        except JobStoreError as exc:
+            log.error("could not requeue the job of worker %s: %s", worker_id, exc)
+
+    def stop(self) -> None:
+        """Let every worker finish its current job (up to ``grace_seconds``), then end them."""
+        self._stopping.set()
+        self._stop.set()
+        deadline = time.monotonic() + self.grace_seconds
+        for slot in self._slots:
+            slot.process.join(max(0.0, deadline - time.monotonic()))
+            if slot.process.is_alive():
+                log.warning("worker %s still busy after %.0f s: killed (its job is requeued at "
+                            "the next start)", slot.worker_id, self.grace_seconds)
+                slot.process.kill()
+                slot.process.join(5)
+        self._monitor_done.set()
+        if self._monitor is not None:
+            self._monitor.join(5)
+        if self._slots:
+            log.info("render workers stopped")
+        self._slots = []

@@ -1,0 +1,33 @@
+"""Outputs of finished films: a PDF folder today; CUPS, DICOM film printer and PACS later.
+
+:func:`open_output` picks the output of a printer by its ``output.kind``.
+"""
+
+from __future__ import annotations
+
+from printserver.config import Config, PrinterConfig
+from printserver.outputs.base import Output, OutputError
+from printserver.outputs.pdf_folder import PdfFolderOutput
+
+#: output kinds the configuration accepts but that have no implementation yet
+PLANNED_KINDS = ("cups", "dicom", "pacs")
+
+
+def open_output(printer: PrinterConfig, config: Config) -> Output:
+    """The output of ``printer``.
+
+    Raises
+    ------
+    OutputError
+        The printer's output kind is not implemented yet or unknown.
+    """
+    kind = printer.output.kind.strip().lower()
+    if kind == PdfFolderOutput.kind:
+        return PdfFolderOutput(printer, config)
+    if kind in PLANNED_KINDS:
+        raise OutputError(f"printer {printer.ae_title}: output kind {kind!r} is not implemented yet")
+    raise OutputError(f"printer {printer.ae_title}: unknown output kind {printer.output.kind!r} "
+                      f"(known: pdf, {', '.join(PLANNED_KINDS)})")
+
+
+__all__ = ["Output", "OutputError", "PdfFolderOutput", "open_output"]

@@ -1,0 +1,315 @@
+"""The render worker: queued jobs become PDF films in the printer's folder, recorded on the job;
+bad input fails only its own job; the job store claims each job once, in priority order."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from printserver.jobs import Job, JobState
+from printserver.jobs.sqlite_store import SQLiteJobStore
+from printserver.jobs.worker import Worker
+from printserver.scp.print_job import JobWriter
+from scp_fixtures import FILM_BOX, IMAGE_BOX, REPO, InProcessServer, image_box_ds
+
+MM_PER_PT = 25.4 / 72
+
+CONFIG = """
+[[printers]]
+ae_title = "PRINTSCP"
+resolution_dpi = { STANDARD = 50 }
+output = { kind = "pdf", path = "films", filename_template = "{printer}_{job_id}_film{film}.pdf" }
+
+[[printers]]
+ae_title = "PAPER"
+resolution_dpi = { STANDARD = 50 }
+output = { kind = "cups", queue = "paper" }
+"""
+
+
+@pytest.fixture
+def srv(tmp_path):
+    server = InProcessServer(tmp_path / "srv", CONFIG)
+    yield server
+    server.stop()
+
+
+def print_job(srv: InProcessServer, *, called: str = "PRINTSCP", fmt: str = "STANDARD\\2,2",
+              copies: int = 1, size: tuple[int, int] = (40, 40), **film: str) -> Job:
+    """Print one film through the Print SCP over loopback; return the job it queued."""
+    before = {j.job_id for j in srv.store.list()}
+    with srv.scu(called=called) as scu:
+        fs = scu.film_session(NumberOfCopies=copies)
+        fb = scu.film_box(fs, fmt, **film)
+        assert fb.status == 0, hex(fb.status)
+        boxes = [i.ReferencedSOPInstanceUID for i in fb.dataset.ReferencedImageBoxSequence]
+        for position, uid in enumerate(boxes, start=1):
+            pixels = np.full(size, 800 * position, np.uint16)
+            status = scu.set(IMAGE_BOX, uid, image_box_ds(position, pixels)).status
+            assert status in (0, 0xB604), hex(status)  # B604: will be demagnified
+        assert scu.action(FILM_BOX, fb.affected_uid).status == 0
+    (job,) = [j for j in srv.store.list() if j.job_id not in before]
+    return job
+
+
+def resubmit(srv: InProcessServer, job: Job, job_id: str, change) -> Job:
+    """A new queued job made from ``job``'s spool files with ``change(manifest)`` applied, written
+    through the same spool + store path the SCP uses (for input the SCP itself would refuse)."""
+    manifest = copy.deepcopy(srv.spool.load_manifest(job))
+    files = {b["image"]["file"]: (srv.spool.job_dir(job) / b["image"]["file"]).read_bytes()
+             for f in manifest["films"] for b in f["image_boxes"] if b["image"]}
+    manifest["job_id"] = job_id
+    change(manifest)
+    stamp = (datetime.now(timezone.utc) + timedelta(seconds=len(srv.store.list()))).isoformat()
+    row = Job(**{**job.__dict__, "job_id": job_id, "print_job_uid": f"{job.print_job_uid}.{job_id[-1]}",
+                 "spool_dir": job_id, "created_at": stamp, "updated_at": stamp})
+    return JobWriter(srv.spool, srv.store).submit(row, manifest, files)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "printserver", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+
+
+def page_mm(page) -> tuple[float, float]:
+    return float(page.mediabox.width) * MM_PER_PT, float(page.mediabox.height) * MM_PER_PT
+
+
+# --- (a) a queued job becomes films -----------------------------------------------------------
+
+def test_worker_renders_a_queued_job_to_pdf_and_preview(srv):
+    job = print_job(srv, copies=2, FilmSizeID="14INX17IN", FilmOrientation="PORTRAIT")
+    worker = Worker(srv.config, srv.store, srv.spool, "test:w1")
+    done = worker.run_once()
+    assert done.job_id == job.job_id and done.state is JobState.DONE
+    assert done.attempts == 1 and done.claimed_by == "test:w1"
+    assert done.claimed_at and done.finished_at >= done.claimed_at
+    assert done.message.startswith("1 film(s) rendered in")
+    assert worker.run_once() is None  # nothing left
+
+    (film,) = srv.store.films(job.job_id)
+    folder = srv.config.data_dir / "films"
+    # the template has no {copy}: one PDF for the film, one page per copy
+    (pdf,) = film.pdf_files
+    assert Path(pdf) == (folder / f"PRINTSCP_{job.job_id}_film1.pdf").resolve()
+    pages = PdfReader(pdf).pages
+    assert len(pages) == film.copies == 2
+    for page in pages:
+        width, height = page_mm(page)
+        assert width == pytest.approx(355.6, abs=0.1) and height == pytest.approx(431.8, abs=0.1)
+    assert (film.width_mm, film.height_mm, film.dpi) == (355.6, 431.8, 50.0)
+    assert film.render_seconds > 0 and film.warnings == ()
+    preview = Path(film.preview)
+    assert preview.parent == (srv.config.data_dir / "films" / "previews").resolve()
+    with Image.open(preview) as im:
+        assert im.size == (700, 850)  # 14 x 17 in at 50 dpi, long side under 1000 px
+    assert not [p for p in folder.rglob(".tmp-*")]  # no staging left behind
+
+    shown = cli("jobs", "show", job.job_id, "--json", "--data-dir", str(srv.config.data_dir))
+    assert shown.returncode == 0, shown.stderr
+    record = json.loads(shown.stdout)["job"]
+    assert record["state"] == "DONE" and record["attempts"] == 1 and record["finished_at"]
+    assert record["films"][0]["pdf_files"] == [pdf]
+    assert record["films"][0]["preview"] == film.preview
+    listed = json.loads(cli("jobs", "list", "--json", "--data-dir",
+                            str(srv.config.data_dir)).stdout)
+    assert listed[0]["films"][0]["pdf_files"] == [pdf] and listed[0]["state"] == "DONE"
+    text = cli("jobs", "show", job.job_id, "--data-dir", str(srv.config.data_dir)).stdout
+    assert "355.6 x 431.8 mm" in text and pdf in text
+
+
+def test_default_template_landscape_and_rerender_replaces_files(tmp_path):
+    srv = InProcessServer(tmp_path / "srv", '[[printers]]\nae_title = "PRINTSCP"\n'
+                                            'resolution_dpi = { STANDARD = 25 }\n')
+    try:
+        job = print_job(srv, copies=2, fmt="STANDARD\\1,1", FilmSizeID="8INX10IN",
+                        FilmOrientation="LANDSCAPE")
+        worker = Worker(srv.config, srv.store, srv.spool, "test:w1")
+        assert worker.run_once().state is JobState.DONE
+        (film,) = srv.store.films(job.job_id)
+        # default template {printer}_{job_id}_film{film}_copy{copy}.pdf: one file per copy
+        assert [Path(p).name for p in film.pdf_files] == [
+            f"PRINTSCP_{job.job_id}_film1_copy1.pdf", f"PRINTSCP_{job.job_id}_film1_copy2.pdf"]
+        for pdf in film.pdf_files:
+            (page,) = PdfReader(pdf).pages
+            width, height = page_mm(page)
+            assert width == pytest.approx(254.0, abs=0.1) and height == pytest.approx(203.2, abs=0.1)
+        # rendered again (as after a crash): the same files, replaced, not added
+        srv.store.set_state(job.job_id, JobState.QUEUED)
+        again = worker.run_once()
+        assert again.state is JobState.DONE and again.attempts == 2
+        assert sorted(p.name for p in (srv.config.data_dir / "films").glob("*.pdf")) == sorted(
+            Path(p).name for p in film.pdf_files)
+        assert len(srv.store.films(job.job_id)) == 1
+    finally:
+        srv.stop()
+
+
+# --- (b) bad input never kills the worker ------------------------------------------------------
+
+def test_bad_jobs_fail_with_a_reason_and_the_next_job_renders(srv):
+    template = print_job(srv, fmt="STANDARD\\4,5", size=(200, 200), FilmSizeID="14INX17IN")
+    corrupt = print_job(srv, fmt="STANDARD\\1,1")
+    pixel_file = srv.spool.job_dir(corrupt) / "film001_box001.raw"
+    data = bytearray(pixel_file.read_bytes())
+    data[100:104] = bytes(b ^ 0xFF for b in data[100:104])
+    pixel_file.write_bytes(bytes(data))
+
+    def fail_if_too_big(manifest):  # slipped past the SCP's own check
+        for box in manifest["films"][0]["image_boxes"]:
+            box["attributes"]["RequestedDecimateCropBehavior"] = "FAIL"
+
+    def bad_copies(manifest):  # a value render_job does not expect: an internal error
+        manifest["copies"] = "many"
+
+    def unknown_film_size(manifest):
+        manifest["films"][0]["attributes"]["FilmSizeID"] = "99INX99IN"
+
+    too_big = resubmit(srv, template, "job-too-big-1", fail_if_too_big)
+    odd = resubmit(srv, template, "job-bad-copies-2", bad_copies)
+    size = resubmit(srv, template, "job-bad-size-3", unknown_film_size)
+    truncated = resubmit(srv, template, "job-truncated-4", lambda m: None)
+    manifest_path = srv.spool.job_dir(truncated) / "manifest.json"
+    manifest_path.write_bytes(manifest_path.read_bytes()[:50])
+    paper = print_job(srv, called="PAPER", fmt="STANDARD\\1,1")
+    good = print_job(srv, fmt="STANDARD\\1,1")
+
+    worker = Worker(srv.config, srv.store, srv.spool, "test:w1")
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and srv.store.list([JobState.QUEUED, JobState.RENDERING]):
+        time.sleep(0.1)
+    assert thread.is_alive()  # still looping after every bad job
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive()
+
+    def final(job: Job) -> Job:
+        return srv.store.get(job.job_id)
+
+    assert final(template).state is JobState.DONE
+    assert final(template).message.endswith("warning(s)")  # 200 px demagnified: B604 warnings
+    expected = {
+        corrupt: "SHA-256 does not match",
+        too_big: "larger than",
+        odd: "internal error: ValueError",
+        size: "99INX99IN",
+        truncated: "manifest.json: unreadable",
+        paper: "output kind 'cups' is not implemented yet",
+    }
+    for job, reason in expected.items():
+        record = final(job)
+        assert record.state is JobState.FAILED, (job.job_id, record.message)
+        assert reason in record.message, record.message
+        assert record.finished_at and srv.store.films(job.job_id) == []
+    assert final(good).state is JobState.DONE
+    (film,) = srv.store.films(good.job_id)
+    assert Path(film.pdf_files[0]).is_file()
+    # nothing of a failed job in the output folder
+    names = [p.name for p in (srv.config.data_dir / "films").iterdir()]
+    assert not [n for n in names if any(j.job_id in n for j in expected)]
+
+
+# --- the job store: claiming, priorities, requeueing, migration -----------------------------
+
+def _row(job_id: str, priority: str = "MED", minute: int = 0) -> Job:
+    stamp = f"2026-01-01T00:{minute:02d}:00.000+00:00"
+    return Job(job_id=job_id, print_job_uid=f"1.2.3.{abs(hash(job_id)) % 10**8}",
+               state=JobState.QUEUED, printer="PRINTSCP", calling_ae="CT", called_ae="PRINTSCP",
+               film_session_label="", print_priority=priority, film_count=1, copies=1,
+               created_at=stamp, updated_at=stamp, spool_dir=job_id, manifest_sha256="")
+
+
+def test_claim_order_requeue_and_claim_checks(tmp_path):
+    with SQLiteJobStore(tmp_path / "db.sqlite3") as store:
+        store.add(_row("low-oldest", "LOW", 0))
+        store.add(_row("med-new", "MED", 3))
+        store.add(_row("high-new", "HIGH", 4))
+        store.add(_row("med-old", "MED", 1))
+        claimed = [store.claim_next("w1").job_id for _ in range(4)]
+        assert claimed == ["high-new", "med-old", "med-new", "low-oldest"]
+        assert store.claim_next("w1") is None
+        assert all(store.get(j).state is JobState.RENDERING for j in claimed)
+        # a worker that lost its job cannot record it
+        from printserver.jobs.store import ClaimLostError
+
+        with pytest.raises(ClaimLostError):
+            store.complete("high-new", "w2", [])
+        assert store.get("high-new").state is JobState.RENDERING
+        # only the dead worker's jobs when named; max_attempts turns a repeat offender FAILED
+        store.requeue_stale(["w-other"])
+        assert store.get("high-new").state is JobState.RENDERING
+        requeued = store.requeue_stale(max_attempts=3)
+        assert {j.job_id for j in requeued} == set(claimed)
+        assert all(j.state is JobState.QUEUED and "requeued" in j.message for j in requeued)
+        for attempt in (2, 3):
+            while (job := store.claim_next("w3")) is not None:
+                assert job.attempts == attempt
+            store.requeue_stale(max_attempts=3)
+        gave_up = store.get("high-new")
+        assert gave_up.state is JobState.FAILED and "gave up after 3 attempts" in gave_up.message
+
+
+CLAIMER = """
+import sys
+from printserver.jobs.sqlite_store import SQLiteJobStore
+store = SQLiteJobStore(sys.argv[1])
+ids = []
+while (job := store.claim_next(sys.argv[2])) is not None:
+    ids.append(job.job_id)
+print(" ".join(ids))
+"""
+
+
+def test_each_job_is_claimed_by_exactly_one_process(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    with SQLiteJobStore(path) as store:
+        for n in range(60):
+            store.add(_row(f"job{n:03d}", minute=n % 60))
+    procs = [subprocess.Popen([sys.executable, "-c", CLAIMER, str(path), f"p{k}"], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True) for k in range(3)]
+    outputs = [p.communicate(timeout=60)[0].split() for p in procs]
+    claimed = [j for out in outputs for j in out]
+    assert sorted(claimed) == [f"job{n:03d}" for n in range(60)]  # all, none twice
+    with SQLiteJobStore(path) as store:
+        for k, out in enumerate(outputs):
+            assert all(store.get(j).claimed_by == f"p{k}" for j in out)
+
+
+OLD_SCHEMA = """
+CREATE TABLE jobs (job_id TEXT PRIMARY KEY, print_job_uid TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
+    printer TEXT NOT NULL, calling_ae TEXT NOT NULL, called_ae TEXT NOT NULL,
+    film_session_label TEXT NOT NULL, print_priority TEXT NOT NULL, film_count INTEGER NOT NULL,
+    copies INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    spool_dir TEXT NOT NULL, manifest_sha256 TEXT NOT NULL, message TEXT NOT NULL DEFAULT '');
+INSERT INTO jobs VALUES ('old1', '1.2.9', 'QUEUED', 'PRINTSCP', 'CT', 'PRINTSCP', '', 'MED', 1, 1,
+    '2026-01-01T00:00:00.000+00:00', '2026-01-01T00:00:00.000+00:00', 'old1', 'x', '');
+"""
+
+
+def test_a_database_of_the_first_release_is_migrated(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(OLD_SCHEMA)
+    db.close()
+    with SQLiteJobStore(path) as store:
+        old = store.get("old1")
+        assert old.state is JobState.QUEUED and old.attempts == 0 and old.claimed_by == ""
+        assert store.claim_next("w1").attempts == 1
+        assert store.complete("old1", "w1", [], "ok").state is JobState.DONE
+    with SQLiteJobStore(path) as again:  # opening twice adds nothing twice
+        assert again.get("old1").finished_at
