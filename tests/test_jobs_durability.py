@@ -24,12 +24,17 @@ def _print(port: int, pixels: list[np.ndarray]) -> str:
         return act.dataset[0x21000500].value[0].ReferencedSOPInstanceUID
 
 
+#: these tests look at jobs as the SCP queued them: no render workers to pick them up
+NO_WORKERS = "[workers]\ncount = 0\n"
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "printserver", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
 
 
-def test_kill_9_after_n_action_keeps_job(print_scp):
+def test_kill_9_after_n_action_keeps_job(print_scp_factory):
+    print_scp = print_scp_factory(NO_WORKERS)
     rng = np.random.default_rng(9)
     pixels = [rng.integers(0, 4096, (300, 200), dtype=np.uint16),
               rng.integers(0, 4096, (128, 256), dtype=np.uint16)]
@@ -60,7 +65,8 @@ def test_serve_stops_cleanly_on_sigterm(print_scp):
     assert "Print SCP listening" in log and "Print SCP stopped" in log
 
 
-def test_jobs_cli_text_and_errors(print_scp):
+def test_jobs_cli_text_and_errors(print_scp_factory):
+    print_scp = print_scp_factory(NO_WORKERS)
     _print(print_scp.port, [np.zeros((4, 4), np.uint16)])
     out = _cli("jobs", "list", "--data-dir", str(print_scp.data_dir))
     assert out.returncode == 0 and "QUEUED" in out.stdout and "TESTSCU" in out.stdout

@@ -13,8 +13,9 @@ from printserver.errors import PrintserverError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the DICOM Print SCP",
                        description="Run the DICOM Print SCP (PS3.4 Annex H) with the defaults of the "
-                                   "configuration: port 11112, AE title PRINTSCP, data under ./var. "
-                                   "Stops cleanly on SIGTERM or SIGINT.")
+                                   "configuration: port 11112, AE title PRINTSCP, data under ./var, "
+                                   "and the render workers that turn queued jobs into PDF films "
+                                   "([workers] count). Stops cleanly on SIGTERM or SIGINT.")
     p.add_argument("--config", metavar="FILE", help="TOML configuration file")
     p.add_argument("--data-dir", metavar="DIR", help="data folder (job store, spool, films)")
     p.add_argument("--dicom-port", metavar="N", type=int, help="DICOM port (default 11112)")
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from printserver.jobs.pool import WorkerPool
     from printserver.scp.server import PrintServer
 
     config = load_config(args.config, data_dir=args.data_dir, dicom_port=args.dicom_port,
@@ -35,16 +37,21 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
     server = PrintServer(config)
+    workers = WorkerPool(config)
     try:
         try:
             server.start()
         except OSError as exc:
             raise PrintserverError(f"cannot listen on {config.dicom.host}:{config.dicom.port}: "
                                    f"{exc.strerror or exc}") from None
+        workers.start()
         while not stop.wait(1.0):
             pass
     finally:
-        server.stop()
+        try:
+            server.stop()
+        finally:
+            workers.stop()
         for s, handler in previous.items():
             signal.signal(s, handler)
     return 0
