@@ -138,7 +138,7 @@ class LimitsConfig:
     """Resource limits of the Print SCP: beyond them the SCU gets C605 / 0213 or a rejection."""
 
     max_associations: int = 8
-    max_pdu_size: int = 65536
+    max_pdu_size: int = 1048576
     max_image_rows: int = 8192
     max_image_columns: int = 8192
     max_film_boxes_per_session: int = 50

@@ -6,6 +6,8 @@ spool, compared exactly with what was sent.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from pydicom.dataset import Dataset
@@ -346,3 +348,23 @@ def test_display_formats_create_one_box_per_cell(server, fmt, boxes):
         assert scu.action(FILM_BOX, fb.affected_uid).status == 0
     _job, manifest = only_job(srv)
     assert manifest["films"][0]["image_boxes"][0]["position"] == boxes
+
+
+def test_queued_job_is_a_copy_and_staging_is_cleaned(server):
+    """Later N-SETs do not change a queued job; staging files go when the association ends."""
+    srv = server()
+    first, second = pixels8(6, 6), pixels8(6, 6) ^ 0xFF
+    with srv.scu() as scu:
+        fs = scu.film_session()
+        fb = scu.film_box(fs)
+        box = fb.dataset.ReferencedImageBoxSequence[0].ReferencedSOPInstanceUID
+        assert scu.set(IMAGE_BOX, box, image_box_ds(1, first)).status == 0
+        assert scu.action(FILM_BOX, fb.affected_uid).status == 0
+        assert scu.set(IMAGE_BOX, box, image_box_ds(1, second)).status == 0
+        assert scu.action(FILM_BOX, fb.affected_uid).status == 0
+    jobs = srv.store.list()
+    assert [srv.spool.pixel_bytes(j, 1, 1) for j in jobs] == [first.tobytes(), second.tobytes()]
+    deadline = time.monotonic() + 5  # the server ends its side of the association on its own thread
+    while list(srv.spool.staging.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(srv.spool.staging.iterdir()) == []

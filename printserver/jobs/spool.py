@@ -13,7 +13,10 @@ import json
 import logging
 import os
 import shutil
+import uuid
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,16 @@ log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 _TMP_PREFIX = ".tmp-"
+_STAGING = ".staging"
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """Pixel bytes already written and fsync'd to the staging folder, waiting for a job."""
+
+    path: Path
+    nbytes: int
+    sha256: str
 
 
 class SpoolError(PrintserverError):
@@ -56,9 +69,48 @@ class Spool:
         The spool folder; created when missing.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, stage_workers: int = 2) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.staging = self.root / _STAGING
+        self.staging.mkdir(exist_ok=True)
+        self._stage_workers = stage_workers
+        self._pool: ThreadPoolExecutor | None = None
+
+    # -- staging: pixels written while the SCU sends the next image ------------------------------
+    def stage(self, data: bytes) -> Future[StagedFile]:
+        """Write ``data`` to a staging file in the background (written, fsync'd, hashed).
+
+        The SCP stages each image at Image Box N-SET, so that at N-ACTION the job folder only
+        needs hard links to files that are already durable.
+        """
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._stage_workers, thread_name_prefix="spool-stage")
+        return self._pool.submit(self._write_staged, data)
+
+    def _write_staged(self, data: bytes) -> StagedFile:
+        path = self.staging / uuid.uuid4().hex
+        _write_synced(path, data)
+        return StagedFile(path, len(data), hashlib.sha256(data).hexdigest())
+
+    @staticmethod
+    def discard(staged: Future[StagedFile]) -> None:
+        """Remove a staging file once written (a job that linked it keeps its own link)."""
+        def unlink(done: Future[StagedFile]) -> None:
+            if done.exception() is None:
+                done.result().path.unlink(missing_ok=True)
+        staged.add_done_callback(unlink)
+
+    def clear_staging(self) -> None:
+        """Remove staging files left by a previous run (never part of an acknowledged job)."""
+        for path in self.staging.iterdir():
+            path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Finish pending staging writes and stop the staging threads."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def job_dir(self, job: Job | str) -> Path:
         """Folder of a job (a :class:`Job` or its spool folder name)."""
@@ -66,7 +118,7 @@ class Spool:
         return self.root / name
 
     def write_job(self, job_id: str, manifest: Mapping[str, Any],
-                  pixel_files: Mapping[str, bytes | memoryview]) -> str:
+                  pixel_files: Mapping[str, bytes | memoryview | StagedFile]) -> str:
         """Write a job folder durably and return the SHA-256 of its manifest.
 
         Parameters
@@ -76,7 +128,8 @@ class Spool:
         manifest : mapping
             JSON-serialisable description of the job.
         pixel_files : mapping
-            File name → bytes, written before the manifest.
+            File name → bytes (written and fsync'd) or a :class:`StagedFile` (hard-linked: its
+            data are already durable), all before the manifest.
         """
         final = self.root / job_id
         if final.exists():
@@ -89,7 +142,10 @@ class Spool:
             for name, data in pixel_files.items():
                 if "/" in name or name.startswith("."):
                     raise SpoolError(f"bad spool file name {name!r}")
-                _write_synced(tmp / name, data)
+                if isinstance(data, StagedFile):
+                    os.link(data.path, tmp / name)
+                else:
+                    _write_synced(tmp / name, data)
             text = json.dumps(manifest, indent=1, sort_keys=False).encode("utf-8")
             _write_synced(tmp / MANIFEST_NAME, text)
             _fsync_dir(tmp)
@@ -107,7 +163,8 @@ class Spool:
     def orphans(self, known: set[str]) -> list[str]:
         """Spool folders without a job row (a crash between rename and commit) and temp folders."""
         return sorted(p.name for p in self.root.iterdir()
-                      if p.is_dir() and (p.name.startswith(_TMP_PREFIX) or p.name not in known))
+                      if p.is_dir() and p.name != _STAGING
+                      and (p.name.startswith(_TMP_PREFIX) or p.name not in known))
 
     def load_manifest(self, job: Job | str) -> dict[str, Any]:
         """The job's manifest as written at N-ACTION."""

@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 from printserver.scp.association import PrintAssociation
 from printserver.scp.attributes import (AttributeRule, RuleContext, code, density, density_term,
                                         encode, reference_item, uid_reference, validate)
-from printserver.scp.film_session import SESSION_PRESENTATION
+from printserver.scp.film_session import SESSION_PRESENTATION, discard_images
 from printserver.scp.model import (ANNOTATION_BOX, FILM_BOX, FILM_SESSION, AnnotationBox, FilmBox,
                                    ImageBox)
 from printserver.scp.presentation_lut import ILLUMINATION, PLUT_REFERENCE, REFLECTED_AMBIENT_LIGHT
@@ -176,6 +176,7 @@ def delete(state: PrintAssociation, uid: str | None) -> Reply:
     film_box = find(state, uid)
     assert state.film_session is not None
     state.film_session.film_boxes.remove(film_box)
+    discard_images(state, film_box)
     state.forget([film_box.uid] + [b.uid for b in film_box.image_boxes]
                  + [a.uid for a in film_box.annotation_boxes])
     return Reply()

@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset
 from printserver.scp.association import PrintAssociation
 from printserver.scp.attributes import (AttributeRule, RuleContext, code, encode, integer,
                                         json_sequence, text, validate)
-from printserver.scp.model import FILM_SESSION, FilmSession
+from printserver.scp.model import FILM_SESSION, FilmBox, FilmSession
 from printserver.scp.presentation_lut import ILLUMINATION, PLUT_REFERENCE, REFLECTED_AMBIENT_LIGHT
 from printserver.scp.print_job import print_films
 from printserver.scp.status import DimseError, Reply
@@ -121,6 +121,15 @@ def delete(state: PrintAssociation, uid: str | None) -> Reply:
     return Reply()
 
 
+def discard_images(state: PrintAssociation, film_box: FilmBox) -> None:
+    """Drop the staging files of a film box's images (queued jobs hold their own links)."""
+    if state.jobs is None:
+        return
+    for box in film_box.image_boxes:
+        if box.image is not None and box.image.staged is not None:
+            state.jobs.spool.discard(box.image.staged)
+
+
 def release(state: PrintAssociation) -> None:
     """Drop the film session hierarchy (N-DELETE, or the association ending: PS3.4 H.5)."""
     session = state.film_session
@@ -128,6 +137,7 @@ def release(state: PrintAssociation) -> None:
         return
     uids = [session.uid]
     for fb in session.film_boxes:
+        discard_images(state, fb)
         uids.append(fb.uid)
         uids.extend(b.uid for b in fb.image_boxes)
         uids.extend(b.uid for b in fb.annotation_boxes)

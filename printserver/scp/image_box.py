@@ -89,7 +89,8 @@ def _image_sequence(value: Any, ctx: RuleContext) -> ImageRecord | None:
     data = item.PixelData
     if len(data) < need:
         raise _bad("PixelData", f"{len(data)} bytes, {need} needed")
-    data = bytes(data[:need])
+    data = data[:need] if len(data) > need else data
+    data = bytes(data)
     if ba == 16 and ctx.big_endian:
         data = np.frombuffer(data, ">u2").astype("<u2").tobytes()
     return ImageRecord(rows, columns, ba, bs, hb, 0, pi, 1, aspect, data)
@@ -208,6 +209,10 @@ def update(state: PrintAssociation, uid: str | None, ds: Dataset | None,
         _check_fit(image, box, film_box, state, values, ctx)
     box.attributes.update(values)
     box.position = position
+    if box.image is not None and box.image.staged is not None and state.jobs is not None:
+        state.jobs.spool.discard(box.image.staged)
+    if image is not None and state.jobs is not None:
+        image.staged = state.jobs.spool.stage(image.pixel_data)
     box.image = image
     return Reply.with_warnings(ctx.warnings, encode(values, RULES))
 

@@ -7,6 +7,7 @@ that a print job manifest can carry them unchanged.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +72,8 @@ class ImageRecord:
     samples_per_pixel: int
     pixel_aspect_ratio: list[int] | None
     pixel_data: bytes
+    #: the pixels being written to the spool's staging folder (see :meth:`Spool.stage`), if any
+    staged: Future | None = field(default=None, repr=False, compare=False)
 
     @property
     def nbytes(self) -> int:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydicom.dataset import Dataset
 
 from printserver.jobs.model import Job, JobState
-from printserver.jobs.spool import Spool
+from printserver.jobs.spool import Spool, StagedFile
 from printserver.jobs.store import JobStore, JobStoreError
 from printserver.scp.model import PRINT_JOB, FilmBox, ImageBox, PresentationLUTRecord
 from printserver.scp.status import DimseError, Reply
@@ -42,7 +42,8 @@ class JobWriter:
     spool: Spool
     store: JobStore
 
-    def submit(self, job: Job, manifest: dict[str, Any], files: dict[str, bytes]) -> Job:
+    def submit(self, job: Job, manifest: dict[str, Any],
+               files: dict[str, bytes | StagedFile]) -> Job:
         sha = self.spool.write_job(job.spool_dir, manifest, files)
         job = Job(**{**job.__dict__, "manifest_sha256": sha})
         try:
@@ -64,7 +65,7 @@ def _plut(state: PrintAssociation, uid: str | None) -> dict[str, Any] | None:
 
 
 def _image_box(state: PrintAssociation, film: FilmBox, box: ImageBox, film_number: int,
-               files: dict[str, bytes]) -> dict[str, Any]:
+               files: dict[str, bytes | StagedFile]) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "uid": box.uid,
         "sop_class_uid": box.sop_class_uid,
@@ -78,7 +79,11 @@ def _image_box(state: PrintAssociation, film: FilmBox, box: ImageBox, film_numbe
     if box.image is not None:
         image = box.image
         name = f"film{film_number:03d}_box{box.position:03d}.raw"
-        files[name] = image.pixel_data
+        if image.staged is not None:  # already durable in the staging folder: link it
+            staged: StagedFile = image.staged.result()
+            files[name], sha256 = staged, staged.sha256
+        else:
+            files[name], sha256 = image.pixel_data, hashlib.sha256(image.pixel_data).hexdigest()
         entry["image"] = {
             "file": name,
             "rows": image.rows,
@@ -92,17 +97,21 @@ def _image_box(state: PrintAssociation, film: FilmBox, box: ImageBox, film_numbe
             "pixel_aspect_ratio": image.pixel_aspect_ratio,
             "byte_order": "little",
             "nbytes": image.nbytes,
-            "sha256": hashlib.sha256(image.pixel_data).hexdigest(),
+            "sha256": sha256,
         }
     return entry
 
 
 def build_manifest(state: PrintAssociation, films: Sequence[FilmBox], action: str, job_id: str,
-                   print_job_uid: str, now: datetime) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """The manifest and pixel files of a job made of ``films`` (a snapshot of the state)."""
+                   print_job_uid: str, now: datetime
+                   ) -> tuple[dict[str, Any], dict[str, bytes | StagedFile]]:
+    """The manifest and pixel files of a job made of ``films`` (a snapshot of the state).
+
+    Raises OSError when an image could not be staged (e.g. disk full).
+    """
     session = state.film_session
     assert session is not None
-    files: dict[str, bytes] = {}
+    files: dict[str, bytes | StagedFile] = {}
     film_entries = []
     for n, film in enumerate(films, start=1):
         boxes = sorted(film.image_boxes, key=lambda b: (b.position is None, b.position or b.index))
@@ -149,7 +158,11 @@ def print_films(state: PrintAssociation, films: Sequence[FilmBox], action: str) 
     assert session is not None
     now = datetime.now(timezone.utc)
     job_id, uid = new_job_id(now), state.new_uid()
-    manifest, files = build_manifest(state, films, action, job_id, uid, now)
+    try:
+        manifest, files = build_manifest(state, films, action, job_id, uid, now)
+    except OSError as exc:
+        log.error("print job for %s: pixels could not be spooled: %s", state.calling_ae, exc)
+        raise DimseError(Status.PROCESSING_FAILURE, f"pixels not spooled: {exc}"[:64]) from exc
     stamp = now.isoformat(timespec="milliseconds")
     job = Job(job_id=job_id, print_job_uid=uid, state=JobState.QUEUED,
               printer=state.printer.ae_title, calling_ae=state.calling_ae,

@@ -90,6 +90,7 @@ class PrintServer:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = store or open_job_store(config)
         self.spool = Spool(config.spool_dir)
+        self.spool.clear_staging()
         self._check_spool()
         self.handlers = PrintHandlers(config, JobWriter(self.spool, self.store))
         limits = config.dicom.limits
@@ -146,6 +147,7 @@ class PrintServer:
             if self._server in self.ae._servers:
                 self.ae._servers.remove(self._server)
             self._server = None
+        self.spool.close()
         self.store.close()
         log.info("Print SCP stopped")
 
