@@ -313,3 +313,116 @@ def test_a_database_of_the_first_release_is_migrated(tmp_path):
         assert store.complete("old1", "w1", [], "ok").state is JobState.DONE
     with SQLiteJobStore(path) as again:  # opening twice adds nothing twice
         assert again.get("old1").finished_at
+
+
+# --- printserver serve: workers in their own processes ---------------------------------------
+
+def wait_for(store, job_id: str, states: set[str], timeout: float = 60.0) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = store.get(job_id)
+        if job is not None and job.state.value in states:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} not {states} after {timeout} s: {store.get(job_id)}")
+
+
+E2E_CONFIG = """
+[[printers]]
+ae_title = "FILMPDF"
+resolution_dpi = { STANDARD = 50, HIGH = 100 }
+
+[workers]
+count = 1
+"""
+
+
+@pytest.mark.dcmtk
+def test_dcmtk_job_comes_out_of_serve_as_the_requested_pdf(print_scp_factory, tmp_path):
+    from conftest import require_tool
+    from dcmtk_print import FilmOptions, PrinterProfile, pattern, render, spool, write_config, \
+        write_image
+
+    for tool in ("dcmpsprt", "dcmprscu", "pdftoppm"):
+        require_tool(tool)
+    scp = print_scp_factory(E2E_CONFIG)
+    cfg = write_config(tmp_path / "scu", [PrinterProfile(ae_title=scp.ae_title, host=scp.host,
+                                                         port=scp.port)])
+    files = [write_image(tmp_path / f"i{k}.dcm", pattern(48, 40, 12, seed=k), 12) for k in range(4)]
+    stored = render(cfg, files, FilmOptions(columns=2, rows=2, film_size="14INX17IN",
+                                            orientation="PORTRAIT", magnification="REPLICATE",
+                                            border_density="WHITE"))
+    spool(cfg, stored).assert_ok()
+    store = scp.store()
+    (job,) = store.list()
+    job = wait_for(store, job.job_id, {"DONE", "FAILED"})
+    assert job.state is JobState.DONE, job.message
+    (pdf,) = (scp.data_dir / "films").glob("*.pdf")
+    assert pdf.name == f"FILMPDF_{job.job_id}_film1_copy1.pdf"
+    (page,) = PdfReader(pdf).pages
+    width, height = page_mm(page)
+    assert width == pytest.approx(355.6, abs=0.1) and height == pytest.approx(431.8, abs=0.1)
+
+    # the film as a viewer shows it, at 25 dpi: 350 x 425 pixels, four images centred in the
+    # four quadrants of the 2 x 2 format, WHITE border (the film base) everywhere else
+    subprocess.run(["pdftoppm", "-r", "25", "-gray", str(pdf), str(tmp_path / "page")],
+                   check=True, timeout=60)
+    with Image.open(next(tmp_path.glob("page*.pgm"))) as im:
+        px = np.asarray(im).astype(int)
+    assert px.shape == (425, 350)
+    border = int(np.median(np.concatenate([px[0], px[-1], px[:, 0], px[:, -1]])))
+    assert abs(border - 208) <= 3  # 0.20 OD on the light box (docs/rendering.md)
+    image = np.abs(px - border) > 8
+    markers = []
+    for row in range(2):
+        for col in range(2):
+            cell = image[row * 212:(row + 1) * 212 + 1, col * 175:(col + 1) * 175]
+            ys, xs = np.nonzero(cell)
+            assert len(ys) > 1000, f"no image in box {row * 2 + col + 1}"
+            centre = ((ys.min() + ys.max()) / 2 + row * 212, (xs.min() + xs.max()) / 2 + col * 175)
+            assert centre == pytest.approx((425 / 4 * (2 * row + 1), 350 / 4 * (2 * col + 1)),
+                                           abs=3)
+            # each pattern's marker block (at 5/12 of the height, 2/5 of the width)
+            y = row * 212 + ys.min() + round((ys.max() - ys.min()) * 5 / 12)
+            x = col * 175 + xs.min() + round((xs.max() - xs.min()) * 2 / 5)
+            markers.append(px[y, x])
+    # marker values by seed 0..3 are 1365, 2362, 3359, 260 of 4095: boxes 4 < 1 < 2 < 3 in grey
+    assert markers[3] < markers[0] < markers[1] < markers[2], markers
+    # nothing printed on the cross between the boxes
+    assert not image[210:215].any() and not image[:, 173:177].any()
+
+    shown = cli("jobs", "show", job.job_id, "--json", "--data-dir", str(scp.data_dir))
+    assert json.loads(shown.stdout)["job"]["films"][0]["pdf_files"] == [str(pdf.resolve())]
+    assert scp.stop() == 0
+    assert "render workers stopped" in scp.log_path.read_text()
+
+
+def test_kill_9_while_rendering_renders_the_job_once_after_restart(print_scp_factory):
+    from scp_fixtures import PrintSCU
+
+    scp = print_scp_factory("[workers]\ncount = 1\n")  # 14INX17IN at 320 dpi: seconds to render
+    with PrintSCU(scp.port) as scu:
+        fs = scu.film_session()
+        fb = scu.film_box(fs, "STANDARD\\1,1")
+        (box,) = [i.ReferencedSOPInstanceUID for i in fb.dataset.ReferencedImageBoxSequence]
+        ramp = (np.arange(512 * 512, dtype=np.uint32).reshape(512, 512) % 4096).astype(np.uint16)
+        assert scu.set(IMAGE_BOX, box, image_box_ds(1, ramp)).status == 0
+        assert scu.action(FILM_BOX, fb.affected_uid).status == 0
+    store = scp.store()
+    (job,) = store.list()
+    wait_for(store, job.job_id, {"RENDERING"}, timeout=30)
+    scp.kill()
+    films = scp.data_dir / "films"
+    time.sleep(4)  # longer than the render: a worker that outlived serve would have finished
+    assert store.get(job.job_id).state is JobState.RENDERING
+    assert not list(films.glob("*.pdf")), "a worker kept rendering after serve was killed"
+
+    scp.restart()
+    done = wait_for(store, job.job_id, {"DONE", "FAILED"})
+    assert done.state is JobState.DONE and done.attempts == 2, done.message
+    (pdf,) = films.glob("*.pdf")
+    assert len(PdfReader(pdf).pages) == 1
+    assert [f.pdf_files for f in store.films(job.job_id)] == [(str(pdf.resolve()),)]
+    log = scp.log_path.read_text()
+    assert f"job {job.job_id} left unfinished by a previous run" in log
+    assert log.count(f"job {job.job_id}: DONE") == 1
