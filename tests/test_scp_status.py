@@ -377,3 +377,27 @@ def test_printer_status_reports_a_full_spool(server):
     with srv.scu() as scu:
         r = scu.get(PRINTER, PRINTER_INSTANCE)
         assert (r.dataset.PrinterStatus, r.dataset.PrinterStatusInfo) == ("WARNING", "PRINT BUFF FULL")
+
+
+def test_film_box_n_set_and_image_box_options(scu):
+    fs = scu.film_session()
+    fb = scu.film_box(fs, "STANDARD\\2,1")
+    uid = fb.affected_uid
+    r = scu.set(FILM_BOX, uid, _ds(MaxDensity=250, MagnificationType="REPLICATE",
+                                   BorderDensity="150", Trim="YES"))
+    assert r.status == 0 and r.dataset.MaxDensity == 250 and r.dataset.Trim == "YES"
+    # Image Display Format cannot be changed by N-SET (PS3.4 Table H.4-7): ignored with 0107
+    r = scu.set(FILM_BOX, uid, _ds(ImageDisplayFormat="STANDARD\\3,3"))
+    assert r.status == 0x0107
+    box = fb.dataset.ReferencedImageBoxSequence[0].ReferencedSOPInstanceUID
+    r = scu.set(IMAGE_BOX, box, image_box_ds(1, px8(), RequestedImageSize="120.5",
+                                             SmoothingType="SHARP", MagnificationType="BILINEAR"))
+    assert r.status == 0
+    assert scu.action(FILM_BOX, uid).status == 0
+    manifest = scu.server.spool.load_manifest(scu.server.store.list()[0])
+    film = manifest["films"][0]
+    assert film["attributes"]["ImageDisplayFormat"] == "STANDARD\\2,1"
+    assert (film["attributes"]["MaxDensity"], film["attributes"]["BorderDensity"]) == (250, "150")
+    attrs = film["image_boxes"][0]["attributes"]
+    assert attrs == {"ImageBoxPosition": 1, "RequestedImageSize": 120.5, "SmoothingType": "SHARP",
+                     "MagnificationType": "BILINEAR"}
