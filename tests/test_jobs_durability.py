@@ -76,3 +76,15 @@ def test_jobs_cli_text_and_errors(print_scp_factory):
     assert show.returncode == 0 and "STANDARD\\1,1" in show.stdout
     missing = _cli("jobs", "show", "nope", "--data-dir", str(print_scp.data_dir))
     assert missing.returncode == 2 and "no job" in missing.stderr
+
+
+def test_serve_port_in_use_is_a_clean_error(tmp_path):
+    import socket
+
+    with socket.socket() as blocker:
+        blocker.bind(("0.0.0.0", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        out = _cli("serve", "--data-dir", str(tmp_path), "--dicom-port", str(port))
+    assert out.returncode == 2
+    assert "cannot listen" in out.stderr and "Traceback" not in out.stderr

@@ -368,3 +368,21 @@ def test_queued_job_is_a_copy_and_staging_is_cleaned(server):
     while list(srv.spool.staging.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert list(srv.spool.staging.iterdir()) == []
+
+
+def test_abort_drops_unprinted_films_but_keeps_jobs(server):
+    srv = server()
+    scu = srv.scu()
+    fs = scu.film_session()
+    fb = scu.film_box(fs)
+    box = fb.dataset.ReferencedImageBoxSequence[0].ReferencedSOPInstanceUID
+    assert scu.set(IMAGE_BOX, box, image_box_ds(1, pixels8(5, 5))).status == 0
+    assert scu.action(FILM_BOX, fb.affected_uid).status == 0
+    assert scu.set(IMAGE_BOX, box, image_box_ds(1, pixels8(5, 5))).status == 0  # never printed
+    scu.assoc.abort()
+    deadline = time.monotonic() + 5
+    while (list(srv.spool.staging.iterdir()) or srv.server.ae.active_associations) \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(srv.spool.staging.iterdir()) == []
+    assert len(srv.store.list()) == 1
