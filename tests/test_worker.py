@@ -327,6 +327,33 @@ def wait_for(store, job_id: str, states: set[str], timeout: float = 60.0) -> Job
     raise AssertionError(f"job {job_id} not {states} after {timeout} s: {store.get(job_id)}")
 
 
+def test_pool_replaces_a_dead_worker_and_requeues_its_job(tmp_path):
+    import os
+    import signal
+
+    from printserver.jobs.pool import WorkerPool
+
+    srv = InProcessServer(tmp_path / "srv", "[workers]\ncount = 1\n")  # 14INX17IN, 320 dpi
+    pool = WorkerPool(srv.config)
+    try:
+        job = print_job(srv, fmt="STANDARD\\1,1", size=(512, 512))
+        pool.start()
+        wait_for(srv.store, job.job_id, {"RENDERING"}, timeout=30)
+        (pid,) = pool.workers.values()
+        os.kill(pid, signal.SIGKILL)
+        done = wait_for(srv.store, job.job_id, {"DONE", "FAILED"})
+        assert done.state is JobState.DONE and done.attempts == 2, done.message
+        assert list(pool.workers.values()) != [pid]
+        assert len(list((srv.config.data_dir / "films").glob("*.pdf"))) == 1
+        running = list(pool.workers.values())
+    finally:
+        pool.stop()
+        srv.stop()
+    for pid in running:  # stopped and reaped
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
 E2E_CONFIG = """
 [[printers]]
 ae_title = "FILMPDF"

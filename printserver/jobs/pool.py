@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: seconds between two checks that every worker process is alive
 MONITOR_INTERVAL = 1.0
+#: a worker dying sooner than this after its start is restarted after a growing pause (1 s … 60 s)
+QUICK_DEATH_SECONDS = 10.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -96,6 +98,10 @@ class _Slot:
     generation: int = 0
     process: Any = None
     worker_id: str = ""
+    started: float = 0.0
+    #: deaths in a row soon after starting, for the back-off before the next start
+    quick_deaths: int = 0
+    next_start: float = 0.0
 
 
 class WorkerPool:
@@ -116,14 +122,15 @@ class WorkerPool:
         self._stop = self._ctx.Event()
         self._stopping = threading.Event()
         self._monitor_done = threading.Event()
+        self._lock = threading.Lock()
         self._slots: list[_Slot] = []
         self._monitor: threading.Thread | None = None
         self._prefix = f"{socket.gethostname()}:{os.getpid()}"
 
     @property
-    def worker_ids(self) -> list[str]:
-        """The ids of the running workers (as recorded in ``claimed_by``)."""
-        return [s.worker_id for s in self._slots]
+    def workers(self) -> dict[str, int | None]:
+        """Worker id (as recorded in ``claimed_by``) → process id, of the current workers."""
+        return {s.worker_id: s.process.pid for s in self._slots}
 
     def start(self) -> None:
         """Requeue what a previous run left unfinished, then start the worker processes."""
@@ -153,38 +160,58 @@ class WorkerPool:
             args=(self.config, slot.worker_id, self._stop, os.getpid(),
                   logging.getLogger().getEffectiveLevel()))
         slot.process.start()
+        slot.started = time.monotonic()
 
     def _watch(self) -> None:
         while not self._stopping.wait(MONITOR_INTERVAL):
-            for slot in self._slots:
-                if slot.process.is_alive() or self._stopping.is_set():
-                    continue
-                log.error("worker %s died (exit code %s); requeueing its job and starting another",
-                          slot.worker_id, slot.process.exitcode)
-                self._requeue(slot.worker_id)
-                self._spawn(slot)
+            with self._lock:  # stop() does not start while a replacement is being started
+                self._replace_dead()
         self._monitor_done.wait()
 
-    def _requeue(self, worker_id: str) -> None:
+    def _replace_dead(self) -> None:
+        """Requeue the jobs of dead workers and start others (after a back-off if they die
+        right after starting)."""
+        for slot in self._slots:
+            if self._stopping.is_set() or slot.process.is_alive():
+                continue
+            now = time.monotonic()
+            if slot.next_start == 0.0:  # just found dead
+                log.error("worker %s died (exit code %s); requeueing its job",
+                          slot.worker_id, slot.process.exitcode)
+                self._requeue([slot.worker_id])
+                quick = now - slot.started < QUICK_DEATH_SECONDS
+                slot.quick_deaths = slot.quick_deaths + 1 if quick else 0
+                slot.next_start = now + min(60.0, 2.0 ** slot.quick_deaths - 1)
+            if now >= slot.next_start:
+                slot.next_start = 0.0
+                self._spawn(slot)
+                log.info("worker %s started in place of the dead one", slot.worker_id)
+
+    def _requeue(self, worker_ids: list[str]) -> None:
         try:
             with open_job_store(self.config) as store:
-                for job in store.requeue_stale([worker_id], self.config.workers.max_attempts):
+                for job in store.requeue_stale(worker_ids, self.config.workers.max_attempts):
                     log.warning("job %s: %s: %s", job.job_id, job.state.value, job.message)
         except JobStoreError as exc:
-            log.error("could not requeue the job of worker %s: %s", worker_id, exc)
+            log.error("could not requeue the jobs of workers %s: %s", ", ".join(worker_ids), exc)
 
     def stop(self) -> None:
         """Let every worker finish its current job (up to ``grace_seconds``), then end them."""
-        self._stopping.set()
-        self._stop.set()
+        with self._lock:
+            self._stopping.set()
+            self._stop.set()
         deadline = time.monotonic() + self.grace_seconds
+        killed = []
         for slot in self._slots:
             slot.process.join(max(0.0, deadline - time.monotonic()))
             if slot.process.is_alive():
-                log.warning("worker %s still busy after %.0f s: killed (its job is requeued at "
-                            "the next start)", slot.worker_id, self.grace_seconds)
+                log.warning("worker %s still busy after %.0f s: killed, its job requeued",
+                            slot.worker_id, self.grace_seconds)
                 slot.process.kill()
                 slot.process.join(5)
+                killed.append(slot.worker_id)
+        if killed:
+            self._requeue(killed)
         self._monitor_done.set()
         if self._monitor is not None:
             self._monitor.join(5)
