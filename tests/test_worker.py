@@ -217,6 +217,14 @@ def test_bad_jobs_fail_with_a_reason_and_the_next_job_renders(srv):
         assert reason in record.message, record.message
         assert record.finished_at and srv.store.films(job.job_id) == []
     assert final(good).state is JobState.DONE
+    # jobs show still shows a job whose manifest is damaged, with the reason
+    data_dir = str(srv.config.data_dir)
+    shown = cli("jobs", "show", truncated.job_id, "--json", "--data-dir", data_dir)
+    assert shown.returncode == 0, shown.stderr
+    record = json.loads(shown.stdout)
+    assert record["job"]["state"] == "FAILED" and record["manifest"] is None
+    assert "manifest unreadable" in record["manifest_error"]
+    assert "FAILED" in cli("jobs", "show", truncated.job_id, "--data-dir", data_dir).stdout
     (film,) = srv.store.films(good.job_id)
     assert Path(film.pdf_files[0]).is_file()
     # nothing of a failed job in the output folder

@@ -8,7 +8,7 @@ import json
 from printserver.config import load_config
 from printserver.errors import PrintserverError
 from printserver.jobs.model import Job
-from printserver.jobs.spool import Spool
+from printserver.jobs.spool import Spool, SpoolError
 from printserver.jobs.store import JobStore, open_job_store
 
 
@@ -61,10 +61,16 @@ def run_show(args: argparse.Namespace) -> int:
             raise PrintserverError(f"no job {args.job_id!r}")
         shown = job_json(store, job)
     films = shown.pop("films")
-    manifest = Spool(config.spool_dir).load_manifest(job)
+    try:
+        manifest = Spool(config.spool_dir).load_manifest(job)
+    except (SpoolError, OSError, ValueError) as exc:  # a FAILED job's spool may be damaged
+        manifest, problem = None, f"manifest unreadable: {exc}"
     if args.json:
-        print(json.dumps({"job": {**shown, "films": films}, "manifest": _without_lut_data(manifest)},
-                         indent=1))
+        out = {"job": {**shown, "films": films},
+               "manifest": _without_lut_data(manifest) if manifest is not None else None}
+        if manifest is None:
+            out["manifest_error"] = problem
+        print(json.dumps(out, indent=1))
         return 0
     for key, value in shown.items():
         print(f"{key:20} {value}")
@@ -77,6 +83,9 @@ def run_show(args: argparse.Namespace) -> int:
             print(f"  preview  {f['preview']}")
         for w in f["warnings"]:
             print(f"  warning  {w}")
+    if manifest is None:
+        print(problem)
+        return 0
     for n, film in enumerate(manifest["films"], start=1):
         a = film["attributes"]
         images = [b for b in film["image_boxes"] if b["image"]]
