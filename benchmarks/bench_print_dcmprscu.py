@@ -3,8 +3,8 @@ DCMTK's own Print SCP ``dcmprscp``, in the same run.
 
 One film ``STANDARD\\4,4`` is rendered once with ``dcmpsprt`` (a Stored Print plus 16 Hardcopy
 Grayscale images), then spooled with ``dcmprscu`` (``TCP_NODELAY=1`` in its environment) to a
-``python -m printserver serve`` subprocess and to a ``dcmprscp`` subprocess, alternately, each
-time from association request to release. Both servers keep what they receive on disk (printserver
+``python -m printserver serve`` subprocess (render workers off) and to a ``dcmprscp`` subprocess,
+alternately, each time from association request to release. Both servers keep what they receive on disk (printserver
 its spool and job store, fsync'd; dcmprscp its Hardcopy Grayscale and Stored Print files). Every run
 is checked from dcmprscu's log: a run with a failure status or an error aborts the benchmark.
 Reports the median of each and the ratio printserver / dcmprscp (aim ≤ 1.0).
@@ -57,9 +57,13 @@ class PrintserverProcess:
 
     def __enter__(self) -> PrintserverProcess:
         self._log = open(self.data_dir.parent / "printserver.log", "w")  # noqa: SIM115
+        # no render workers: measure the Print SCP, as dcmprscp only stores what it receives
+        config = self.data_dir.parent / "printserver.toml"
+        config.write_text("[workers]\ncount = 0\n")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "printserver", "serve", "--data-dir", str(self.data_dir),
-             "--dicom-port", str(self.port), "--web-port", str(free_port())],
+            [sys.executable, "-m", "printserver", "serve", "--config", str(config),
+             "--data-dir", str(self.data_dir), "--dicom-port", str(self.port),
+             "--web-port", str(free_port())],
             stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO)
         try:
             wait_for_port("127.0.0.1", self.port, timeout=30, proc=self.proc)

@@ -116,6 +116,13 @@ def test_unreachable_printer_is_a_failure_despite_exit_0(tmp_path: Path) -> None
 # printserver's Print SCP
 
 
+@pytest.fixture
+def print_scp(print_scp_factory: Any) -> Any:
+    """printserver with its default printer and no render workers: these tests check what the
+    SCP stored, and rendering every job in the background would only slow them down."""
+    return print_scp_factory("[workers]\ncount = 0\n")
+
+
 @dataclass
 class StoredJob:
     """A print job as printserver stored it: the job row, its manifest and the spooled pixels."""
