@@ -20,6 +20,8 @@ the published pattern.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -120,3 +122,10 @@ def _text(img: np.ndarray, s: int, title: str, top: int) -> None:
                                  fill=255, font=small, anchor="mm")
         sel = np.asarray(low) > 127
         img[sel] = np.minimum(img[sel] + round(step * top), top)
+
+
+#: Test patterns by name (upper case), for ``printserver print --pattern NAME``: each generator takes
+#: ``size`` and ``bits_stored`` and returns MONOCHROME2 stored values.
+PATTERNS: dict[str, Callable[..., np.ndarray]] = {
+    "TG18-QC": tg18_qc_like,
+}
