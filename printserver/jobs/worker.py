@@ -25,10 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from printserver.config import Config, PrinterConfig
 from printserver.errors import PrintserverError
 from printserver.jobs.model import FilmRecord, Job
-from printserver.jobs.spool import Spool
+from printserver.jobs.spool import MANIFEST_NAME, Spool
 from printserver.jobs.store import ClaimLostError, JobStore, JobStoreError
 from printserver.layout.film_layout import plan_film
 from printserver.layout.job_render import RenderedJob, film_spec
@@ -75,6 +77,10 @@ class Worker:
                 job = self.run_once()
             except JobStoreError as exc:  # database busy or gone: keep trying, slowly
                 log.error("worker %s: job store: %s", self.worker_id, exc)
+                stop.wait(max(interval, 1.0))
+                continue
+            except Exception:  # e.g. a raw sqlite3 error: logged, and the loop goes on
+                log.exception("worker %s: unexpected error outside a job", self.worker_id)
                 stop.wait(max(interval, 1.0))
                 continue
             if job is None:
@@ -129,7 +135,7 @@ class Worker:
         output = open_output(printer, self.config)
         manifest = self._manifest(job)
 
-        def load(film: int, position: int):
+        def load(film: int, position: int) -> np.ndarray:
             return self.spool.load_pixels(job, film, position, manifest)
 
         rendered = output.deliver(manifest, load)
@@ -149,7 +155,7 @@ class Worker:
 
     def _manifest(self, job: Job) -> Mapping[str, Any]:
         """The job's manifest, checked against the SHA-256 the job row recorded."""
-        path = self.spool.job_dir(job) / "manifest.json"
+        path = self.spool.job_dir(job) / MANIFEST_NAME
         try:
             manifest = self.spool.load_manifest(job)
         except PrintserverError as exc:
