@@ -7,9 +7,8 @@ import json
 
 from printserver.config import load_config
 from printserver.errors import PrintserverError
-from printserver.jobs.model import Job
 from printserver.jobs.spool import Spool, SpoolError
-from printserver.jobs.store import JobStore, open_job_store
+from printserver.jobs.store import open_job_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +38,7 @@ def run_list(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise PrintserverError(f"--state: {exc}") from None
         if args.json:
-            print(json.dumps([job_json(store, j) for j in jobs], indent=1))
+            print(json.dumps([store.job_dict(j) for j in jobs], indent=1))
             return 0
     print(f"{'JOB':22} {'STATE':9} {'PRINTER':16} {'CALLING AE':16} {'FILMS':>5} {'COPIES':>6}  CREATED")
     for j in jobs:
@@ -48,18 +47,13 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def job_json(store: JobStore, job: Job) -> dict:
-    """A job as JSON: its row (state, message, attempts, times) and its films with their files."""
-    return {**job.to_dict(), "films": [f.to_dict() for f in store.films(job.job_id)]}
-
-
 def run_show(args: argparse.Namespace) -> int:
     config = load_config(args.config, data_dir=args.data_dir)
     with open_job_store(config) as store:
         job = store.get(args.job_id)
         if job is None:
             raise PrintserverError(f"no job {args.job_id!r}")
-        shown = job_json(store, job)
+        shown = store.job_dict(job)
     films = shown.pop("films")
     try:
         manifest = Spool(config.spool_dir).load_manifest(job)

@@ -91,6 +91,11 @@ class JobStore(abc.ABC):
     def close(self) -> None:
         """Release the connection."""
 
+    def job_dict(self, job: Job) -> dict:
+        """A job as the CLI and the JSON API show it: its row (state, message, attempts, times)
+        and ``films``, each with its output files (:meth:`FilmRecord.to_dict`)."""
+        return {**job.to_dict(), "films": [f.to_dict() for f in self.films(job.job_id)]}
+
     def __enter__(self) -> JobStore:
         return self
 
