@@ -461,3 +461,21 @@ def test_kill_9_while_rendering_renders_the_job_once_after_restart(print_scp_fac
     log = scp.log_path.read_text()
     assert f"job {job.job_id} left unfinished by a previous run" in log
     assert log.count(f"job {job.job_id}: DONE") == 1
+
+
+def test_workers_config(tmp_path):
+    import os
+
+    from printserver.config import load_config
+    from printserver.errors import ConfigError
+
+    assert load_config(None).workers.processes == min(2, os.cpu_count())
+    path = tmp_path / "c.toml"
+    path.write_text("[workers]\ncount = 0\npoll_interval = 0.5\n")
+    workers = load_config(path).workers
+    assert (workers.processes, workers.poll_interval, workers.max_attempts) == (0, 0.5, 3)
+    for bad in ("count = -1", "count = 'two'", "poll_interval = 0", "max_attempts = 0",
+                "threads = 2"):
+        path.write_text(f"[workers]\n{bad}\n")
+        with pytest.raises(ConfigError):
+            load_config(path)
