@@ -277,8 +277,9 @@ class PrintSCU:
             uid = str(reply.SOPInstanceUID)  # SCPs that echo it in the attribute list only
         offending = [_tag(t) for key in ("OffendingElement", "AttributeIdentifierList")
                      for t in _as_list(source.get(key))]
-        response = DimseResponse(operation, str(class_uid), uid, code,
-                                 str(source.get("ErrorComment", "") or ""), offending, context)
+        # an Error Comment holding a backslash arrives as several LO values: put it back together
+        comment = "\\".join(str(v) for v in _as_list(source.get("ErrorComment")))
+        response = DimseResponse(operation, str(class_uid), uid, code, comment, offending, context)
         self._result.responses.append(response)
         log.debug("%s %s %s: %s", operation, response.sop_class, context, response.meaning)
         if code is None:
