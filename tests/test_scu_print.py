@@ -20,7 +20,7 @@ import pydicom
 import pytest
 
 from conftest import REPO, require_tool
-from dcmtk_print import DcmprscpServer, parse_dump
+from dcmtk_print import DcmprscpServer, free_port, parse_dump
 from printserver.jobs.spool import Spool
 from printserver.layout.patterns import tg18_qc_like
 from printserver.scu.images import load_print_image
@@ -196,15 +196,23 @@ def test_bad_usage_unreadable_file_rejected_association_exit_2(print_scp: Any,
                          "--called-aet", "NOSUCHPRINTER", IMAGES[0])
     assert rejected.returncode == 2
     assert len(rejected.stderr.splitlines()) == 1 and "rejected the association" in rejected.stderr
+    nobody = run_print("--host", "127.0.0.1", "--port", free_port(), "--called-aet", "PRINTSCP",
+                       "--timeout", "5", IMAGES[0])
+    assert nobody.returncode == 2
+    assert len(nobody.stderr.splitlines()) == 1 and "cannot associate" in nobody.stderr
     assert print_scp.store().list() == []
 
 
 def test_pattern_and_several_films_in_one_session(print_scp_factory: Any) -> None:
     scp = print_scp_factory(NO_WORKERS)
     proc = run_print(*to(scp), "--pattern", "tg18-qc", "--format", "STANDARD\\1,2", "--bits", "8",
-                     "--json")
-    assert proc.returncode == 0, proc.stderr
-    assert report(proc)["images_sent"] == 2  # the pattern fills every box of one film
+                     "--min-density", "5", "--json")
+    assert proc.returncode == 0, proc.stderr  # a warning is not a failure
+    rep = report(proc)
+    assert rep["images_sent"] == 2  # the pattern fills every box of one film
+    warned = [(r["sop_class"], r["status"], r["meaning"], r["category"]) for r in rep["responses"]
+              if r["status"] != "0x0000"]
+    assert warned == [("Basic Film Box", "0xB605", "DENSITY_OUT_OF_RANGE", "warning")]
     # five images in STANDARD\2,1 boxes: three film boxes, printed by one Film Session N-ACTION,
     # with a LIN OD Presentation LUT and the label in annotation box 1 of every film
     five = [*IMAGES, IMAGES[1]]

@@ -31,8 +31,8 @@ def as_text(result: PrintResult) -> str:
     if rows:
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         for row in rows:
-            lines.append("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths))
-                         + ("  " + row[4] if row[4] else ""))
+            lines.append(("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths))
+                          + "  " + row[4]).rstrip())
     for e in result.events:
         info = " ".join(f"{k}={v}" for k, v in e.information.items())
         lines.append(f"event  N-EVENT-REPORT {e.to_dict()['sop_class']} {e.event}"

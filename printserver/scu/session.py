@@ -475,15 +475,15 @@ class PrintSCU:
             return
         deletes = []
         if session_uid:
-            deletes.append((BasicFilmSession, session_uid))
+            deletes.append((BasicFilmSession, session_uid, "film session"))
         if plut_uid:  # after the session: a PLUT still referenced by a film box may be kept
-            deletes.append((PresentationLUT, plut_uid))
+            deletes.append((PresentationLUT, plut_uid, "presentation LUT"))
         try:
-            for class_uid, uid in deletes:
+            for class_uid, uid, what in deletes:
                 try:
                     self._send("N-DELETE", class_uid, uid,
                                lambda m, c=class_uid, u=uid: (assoc.send_n_delete(
-                                   c, u, msg_id=m, meta_uid=self._meta(c)), None))
+                                   c, u, msg_id=m, meta_uid=self._meta(c)), None), what)
                 except _Stop:
                     continue
         finally:
