@@ -46,7 +46,8 @@ def test_text_and_json_reports():
                              context="printer status NORMAL"),
                DimseResponse("N-CREATE", FILM_BOX, None, 0x0106, "Film Size ID: 'A4'",
                              ["(2010,0050)"], "film 1"))
-    r.events.append(EventReport("1.2.840.10008.5.1.1.14", "9.9", 3, {"ExecutionStatusInfo": "NORMAL"}))
+    r.events.append(EventReport("1.2.840.10008.5.1.1.14", "9.9", 3,
+                                {"ExecutionStatusInfo": "NORMAL"}))
     text = as_text(r).splitlines()
     assert text[0] == "printer FILM1 at 127.0.0.1:104"
     assert text[2].split()[:5] == ["N-CREATE", "Basic", "Film", "Box", "0x0106"]
@@ -78,4 +79,5 @@ def test_progress_bar_and_log_lines(caplog):
     assert isinstance(progress_for(io.StringIO()), LogProgress)  # not a terminal
     with caplog.at_level(logging.INFO, logger="printserver.scu"):
         LogProgress().image_sent(1, 2, image, 1, 1)
-    assert caplog.messages == ["image 1/2 sent: film 1 position 1, a.dcm (50 x 100, 12-bit, min/max)"]
+    assert caplog.messages == [
+        "image 1/2 sent: film 1 position 1, a.dcm (50 x 100, 12-bit, min/max)"]

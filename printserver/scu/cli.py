@@ -59,7 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     film.add_argument("--format", default="STANDARD\\1,1", metavar="FORMAT",
                       help="Image Display Format: STANDARD\\C,R, ROW\\..., COL\\..., SLIDE, "
                            "SUPERSLIDE or CUSTOM\\i (default STANDARD\\1,1)")
-    film.add_argument("--film-size", metavar="ID", help="Film Size ID, e.g. 14INX17IN, 8INX10IN, A4")
+    film.add_argument("--film-size", metavar="ID",
+                      help="Film Size ID, e.g. 14INX17IN, 8INX10IN, A4")
     film.add_argument("--orientation", type=str.upper, choices=[o.value for o in FilmOrientation],
                       help="Film Orientation")
     film.add_argument("--copies", type=int, default=1, metavar="N",

@@ -5,7 +5,7 @@ Presentation LUT / Basic Annotation Box when asked for) with Explicit and Implic
 only (pitfall P13: image pixels are native little endian), and then plays the flow of the
 reference digest (Part 1, §5), as DCMTK's ``dcmprscu`` does:
 
-1. N-GET Printer (the well-known instance, an empty attribute list = all; PS3.4 H.4.6.2);
+1. N-GET Printer Status and Printer Status Info (the well-known instance, PS3.4 H.4.6.2);
 2. N-CREATE Basic Film Session (the SCP assigns the UID; pitfall P7: it is read from the
    response *command set*, captured with ``evt.EVT_DIMSE_RECV``);
 3. [N-CREATE Presentation LUT with Presentation LUT Shape IDENTITY or LIN OD (H.4.9)];
@@ -49,6 +49,8 @@ TRANSFER_SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
 #: classes that travel under the meta SOP class's presentation context (PS3.4 H.3)
 _META_MEMBERS = {str(BasicFilmSession), str(BasicFilmBox), str(BasicGrayscaleImageBox),
                  str(Printer)}
+#: Printer Status (2110,0010) and Printer Status Info (2110,0020), asked for by N-GET Printer
+PRINTER_STATUS_TAGS = [Tag(0x21100010), Tag(0x21100020)]
 #: (2100,0500) Referenced Print Job Sequence of the N-ACTION reply (pitfall P3)
 _REFERENCED_PRINT_JOB = 0x21000500
 
@@ -217,7 +219,7 @@ class PrintSCU:
         if self._result is not None:
             with self._lock:
                 self._result.events.append(report)
-        log.info("event %s %s %s", report.to_dict()["sop_class"], report.event,
+        log.debug("event %s %s %s", report.to_dict()["sop_class"], report.event,
                  " ".join(f"{k}={v}" for k, v in info.items()))
         return 0x0000, None
 
@@ -364,14 +366,18 @@ class PrintSCU:
         return result
 
     def _printer_status(self) -> None:
-        """N-GET Printer (PS3.4 H.4.6.2): status, status info and name. A failure is recorded
-        and the print goes on (the printer may still take it)."""
+        """N-GET Printer (PS3.4 H.4.6.2): Printer Status and Printer Status Info.
+
+        Both are U/M (Table H.4-17), so every printer answers them; an empty list ("all") would
+        also give the name and model, but DCMTK's dcmprscp refuses any other attribute (0105)
+        and pynetdicom-based SCPs log a traceback for an empty list. A failure is recorded and
+        the print goes on (the printer may still take it)."""
         assert self._result is not None and self._assoc is not None
         assoc = self._assoc
         try:
             _r, reply = self._send(
                 "N-GET", Printer, PrinterInstance,
-                lambda m: assoc.send_n_get([], Printer, PrinterInstance, msg_id=m,
+                lambda m: assoc.send_n_get(PRINTER_STATUS_TAGS, Printer, PrinterInstance, msg_id=m,
                                            meta_uid=self._meta(Printer)), "printer status")
         except _Stop:
             if self._result.problem:
