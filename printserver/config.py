@@ -49,6 +49,17 @@ class OutputConfig:
     port: int = 0
     called_aet: str = ""
     calling_aet: str = "PRINTSERVER"
+    #: dicom / pacs: seconds for connecting, association negotiation and each response
+    timeout: float = 30.0
+    #: dicom: ``composed`` (each film as one image in STANDARD\\1,1) or ``boxes`` (the image boxes
+    #: as received, with the film box's display format, magnification, densities, LUT)
+    mode: str = "composed"
+    #: dicom (composed) / pacs: largest image sent, pixels; 0 = the film raster as rendered
+    rows: int = 0
+    columns: int = 0
+    #: pacs: regular expression searched in the Film Session Label, named groups patient_id,
+    #: patient_name, accession_number (see docs/outputs.md); empty = not used
+    patient_pattern: str = ""
 
 
 @dataclass(frozen=True)
