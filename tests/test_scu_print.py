@@ -106,6 +106,14 @@ def test_2x2_ct_film_to_dcmprscp(tmp_path: Path) -> None:
         assert rep["responses"][-1]["operation"] == "N-DELETE"  # the session is cleaned up
         assert len(scp.stored_prints()) == 1  # nothing more printed
 
+        # dcmprscp does not accept the Basic Annotation Box context: usage error, one line
+        no_annotation = run_print(*to(scp), "--label", "x", "--annotation-format", "LABEL",
+                                  IMAGES[0])
+        assert no_annotation.returncode == 2
+        assert no_annotation.stderr.splitlines() == [
+            f"printserver: error: {scp.ae_title} at {scp.host}:{scp.port} does not support "
+            "Basic Annotation Box (--annotation-format)"]
+
 
 # --- printserver ---------------------------------------------------------------------------------
 
@@ -240,3 +248,54 @@ def test_pattern_and_several_films_in_one_session(print_scp_factory: Any) -> Non
                               load_print_image(IMAGES[1], 12).pixels)
     finally:
         spool.close()
+
+
+# --- a printer that stops answering -------------------------------------------------------------
+
+def test_printer_that_aborts_mid_film_is_a_failure_with_no_response() -> None:
+    """A real pynetdicom SCP on 127.0.0.1 that aborts the association at the first image box:
+    the SCU reports the N-SET as unanswered, the problem, and exit status 1."""
+    from pydicom.dataset import Dataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pynetdicom import AE, evt
+    from pynetdicom.sop_class import (BasicFilmBox, BasicGrayscaleImageBox,
+                                      BasicGrayscalePrintManagementMeta, PrintJob)
+
+    from printserver.scu.images import image_source
+    from printserver.scu.session import FilmOptions, PrintSCU
+
+    def on_get(event: Any) -> tuple[int, Dataset]:
+        ds = Dataset()
+        ds.PrinterStatus, ds.PrinterStatusInfo = "NORMAL", "NORMAL"
+        return 0x0000, ds
+
+    def on_create(event: Any) -> tuple[int, Dataset]:
+        ds = Dataset()
+        if event.request.AffectedSOPClassUID == BasicFilmBox:
+            item = Dataset()
+            item.ReferencedSOPClassUID = BasicGrayscaleImageBox
+            item.ReferencedSOPInstanceUID = generate_uid()
+            ds.ReferencedImageBoxSequence = [item]
+        ds.AffectedSOPInstanceUID = generate_uid()  # SCP-assigned UID (pitfall P1)
+        return 0x0000, ds
+
+    def on_set(event: Any) -> tuple[int, None]:
+        event.assoc.abort()
+        return 0x0110, None
+
+    ae = AE("ABORTER")
+    for uid in (BasicGrayscalePrintManagementMeta, PrintJob):
+        ae.add_supported_context(uid, ExplicitVRLittleEndian)
+    port = free_port()
+    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[
+        (evt.EVT_N_GET, on_get), (evt.EVT_N_CREATE, on_create), (evt.EVT_N_SET, on_set)])
+    try:
+        scu = PrintSCU("127.0.0.1", port, "ABORTER", timeout=10)
+        result = scu.print([image_source(IMAGES[0])], FilmOptions())
+    finally:
+        server.shutdown()
+    assert [(r.operation, r.status) for r in result.responses] == [
+        ("N-GET", 0), ("N-CREATE", 0), ("N-CREATE", 0), ("N-SET", None)]
+    assert result.responses[-1].category == "no response"
+    assert "association aborted" in result.problem
+    assert result.exit_status == 1 and result.films_printed == 0

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -194,6 +195,7 @@ class PrintSCU:
         self._result: PrintResult | None = None
         self._assoc = None
         self._film_count = 0
+        self._silent = False  # True once a request went unanswered
 
     # -- pynetdicom plumbing ------------------------------------------------------------------
     def _on_dimse_recv(self, event: evt.Event) -> None:
@@ -262,10 +264,11 @@ class PrintSCU:
               context: str = "") -> tuple[DimseResponse, Dataset | None]:
         """Send one request, record the response; raise :class:`_Stop` unless it succeeded."""
         assert self._result is not None and self._assoc is not None
-        if not self._assoc.is_established:
+        if self._silent or not self._assoc.is_established:
             raise _Stop()
         self._msg_id += 1
         msg_id = self._msg_id
+        started = time.monotonic()
         status_ds, reply = send(msg_id)
         with self._lock:
             command = self._commands.pop(msg_id, None)
@@ -285,9 +288,12 @@ class PrintSCU:
         self._result.responses.append(response)
         log.debug("%s %s %s: %s", operation, response.sop_class, context, response.meaning)
         if code is None:
-            self._result.problem = (f"no response to {operation} {response.sop_class}"
-                                    + (" (association aborted)"
-                                       if self._assoc.is_aborted else " (timeout)"))
+            # the printer aborted (or pynetdicom did, after the timeout): send nothing more
+            self._silent = True
+            waited = time.monotonic() - started
+            self._result.problem = (f"no response to {operation} {response.sop_class}: "
+                                    + (f"timed out after {waited:.0f} s"
+                                       if waited >= self.timeout else "association aborted"))
             raise _Stop()
         if not response.ok:
             raise _Stop()
@@ -325,6 +331,7 @@ class PrintSCU:
                                               want_annotation)
         result = self._result = PrintResult(self.host, self.port, self.called_aet,
                                             self.calling_aet)
+        self._silent, self._film_count = False, 0
         progress = progress or Progress()
         session_uid = plut_uid = None
         try:
@@ -493,8 +500,10 @@ class PrintSCU:
                 except _Stop:
                     continue
         finally:
-            if assoc.is_established:
+            if assoc.is_established and not self._silent:
                 assoc.release()
+            elif assoc.is_established:
+                assoc.abort()
             elif self._result is not None and not self._result.problem:
                 self._result.problem = "the printer aborted the association"
 
