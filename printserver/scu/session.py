@@ -36,6 +36,7 @@ from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, build_context, evt
+from pynetdicom.association import Association
 from pynetdicom.sop_class import (BasicAnnotationBox, BasicFilmBox, BasicFilmSession,
                                   BasicGrayscaleImageBox, BasicGrayscalePrintManagementMeta,
                                   PresentationLUT, Printer, PrinterInstance, PrintJob)
@@ -193,7 +194,7 @@ class PrintSCU:
         self._lock = threading.Lock()
         self._msg_id = 0
         self._result: PrintResult | None = None
-        self._assoc = None
+        self._assoc: Association | None = None
         self._film_count = 0
         self._silent = False  # True once a request went unanswered
 
@@ -222,10 +223,10 @@ class PrintSCU:
             with self._lock:
                 self._result.events.append(report)
         log.debug("event %s %s %s", report.to_dict()["sop_class"], report.event,
-                 " ".join(f"{k}={v}" for k, v in info.items()))
+                  " ".join(f"{k}={v}" for k, v in info.items()))
         return 0x0000, None
 
-    def _associate(self, want_plut: bool, want_annotation: bool):
+    def _associate(self, want_plut: bool, want_annotation: bool) -> Association:
         ae = AE(ae_title=self.calling_aet)
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = self.timeout
         ae.connection_timeout = self.timeout
