@@ -119,6 +119,9 @@ class Worker:
         warnings = sum(len(f.warnings) for f in films)
         message = f"{len(films)} film(s) rendered in {seconds:.2f} s" + (
             f", {warnings} warning(s)" if warnings else "")
+        if rendered.delivery:  # what a PACS or film printer answered
+            message += "; " + "; ".join(rendered.delivery)
+            message = message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE - 3] + "..."
         try:
             done = self.store.complete(job.job_id, self.worker_id, films, message)
         except ClaimLostError as exc:

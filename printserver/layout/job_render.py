@@ -60,6 +60,9 @@ class RenderedJob:
     pdf_files: tuple[Path, ...]
     seconds: float
     warnings: tuple[RenderWarning, ...] = field(default=())
+    #: what the output's device answered, one line each (a PACS's C-STORE statuses, a film
+    #: printer's DIMSE statuses); empty for outputs that only write files
+    delivery: tuple[str, ...] = field(default=())
 
 
 def presentation_lut(entry: Mapping[str, Any] | None) -> PresentationLUT | None:
