@@ -144,6 +144,16 @@ def test_enhanced_functional_groups_and_first_frame(tmp_path):
     assert img.pixels[0, 0] == 0 and img.pixels[1, 1] == 4095  # first frame: values 0 and 10
 
 
+def test_min_max_leaves_pixel_padding_out(tmp_path):
+    # CT-like: padding -2000 outside the field of view, tissue -1000 … 1000
+    px = np.array([[-2000, -1000], [0, 1000]], dtype=np.int16)
+    img = load_print_image(write(tmp_path / "pad.dcm", px, PixelPaddingValue=-2000))
+    assert img.voi == "min/max without padding"
+    assert img.pixels.tolist() == [[0, 0], [2048, 4095]]
+    no_pad = load_print_image(write(tmp_path / "nopad.dcm", px))
+    assert no_pad.pixels.tolist() == [[0, 1365], [2730, 4095]]
+
+
 def test_aspect_ratio_from_pixel_spacing(tmp_path):
     px = np.zeros((2, 2), np.uint16)
     assert load_print_image(write(tmp_path / "a.dcm", px, PixelSpacing=[0.5, 0.25])

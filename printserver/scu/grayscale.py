@@ -75,17 +75,19 @@ def window(values: np.ndarray, center: float, width: float, function: str = "LIN
     return fn(values, center, width)
 
 
-def min_max(values: np.ndarray) -> np.ndarray:
+def min_max(values: np.ndarray, ignore: np.ndarray | None = None) -> np.ndarray:
     """The whole range of the image, linearly: its minimum → 0, its maximum → 1.
 
-    Used when the image has no VOI (no window, no VOI LUT): the full dynamic range is printed. A
-    constant image gives 0 everywhere.
+    Used when the image has no VOI (no window, no VOI LUT): the full dynamic range is printed.
+    ``ignore`` marks pixels left out of the range (Pixel Padding Value, PS3.3 C.7.5.1.1.2: the
+    area outside a CT's field of view); they clip to 0 or 1. A constant image gives 0 everywhere.
     """
     x = np.asarray(values, dtype=np.float64)
-    lo, hi = float(x.min()), float(x.max())
+    inside = x if ignore is None or ignore.all() else x[~ignore]
+    lo, hi = float(inside.min()), float(inside.max())
     if hi <= lo:
         return np.zeros_like(x)
-    return (x - lo) / (hi - lo)
+    return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
 
 
 def lut_output(values: np.ndarray, output_bits: int) -> np.ndarray:

@@ -8,7 +8,8 @@ PS3.4 H.2.1.2: the printer applies only Polarity and its Presentation LUT, so th
    clear error before anything is sent);
 2. applies the Modality LUT (Rescale Slope/Intercept or Modality LUT Sequence, PS3.3 C.11.1);
 3. applies the VOI (PS3.3 C.11.2): the *first* Window Center/Width with its VOI LUT Function,
-   else the first VOI LUT Sequence item, else the image's minimum → black and maximum → white;
+   else the first VOI LUT Sequence item, else the image's minimum → black and maximum → white
+   (pixels of the Pixel Padding Value left out of that range);
 4. inverts MONOCHROME1 (minimum is white) so that the result is MONOCHROME2;
 5. quantizes to 12 bits (Bits Allocated 16, Bits Stored 12) or 8 bits.
 
@@ -34,6 +35,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut, apply_voi, get_decoder, pixel_array
 
 from printserver.errors import PrintserverError
@@ -179,9 +181,10 @@ def load_print_image(path: str | Path, bits_stored: int = 12) -> PrintImage:
     if stored.ndim != 2:
         raise ImageError(path, f"unexpected pixel array shape {stored.shape}")
     attrs = _frame_attributes(ds)
+    padding = _padding(stored, ds)
     try:
         values = apply_modality_lut(stored, attrs)
-        normalised, voi = _voi(values, attrs)
+        normalised, voi = _voi(values, attrs, padding)
     except ValueError as exc:
         raise ImageError(path, str(exc)) from None
     if str(ds.PhotometricInterpretation).strip().upper() == "MONOCHROME1":
@@ -225,13 +228,27 @@ def _frame_attributes(ds: Dataset) -> Dataset:
 
 
 def _first(value: object) -> float:
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        value = list(value)[0]  # type: ignore[arg-type]
+    if isinstance(value, (list, tuple, MultiValue)):
+        value = value[0]
     return float(value)  # type: ignore[arg-type]
 
 
-def _voi(values: np.ndarray, ds: Dataset) -> tuple[np.ndarray, str]:
-    """PS3.3 C.11.2: the first window, else the first VOI LUT, else min/max."""
+def _padding(stored: np.ndarray, ds: Dataset) -> np.ndarray | None:
+    """Pixels equal to Pixel Padding Value, or within Pixel Padding Value … Pixel Padding Range
+    Limit (stored values, PS3.3 C.7.5.1.1.2); None when the image has no padding."""
+    if ds.get("PixelPaddingValue") is None:
+        return None
+    a = int(_first(ds.PixelPaddingValue))
+    b = int(_first(ds.get("PixelPaddingRangeLimit", a)))
+    lo, hi = min(a, b), max(a, b)
+    mask = (stored >= lo) & (stored <= hi)
+    return mask if mask.any() else None
+
+
+def _voi(values: np.ndarray, ds: Dataset, padding: np.ndarray | None = None
+         ) -> tuple[np.ndarray, str]:
+    """PS3.3 C.11.2: the first window, else the first VOI LUT, else min/max (padding left out of
+    the range)."""
     if ds.get("WindowCenter") is not None and ds.get("WindowWidth") is not None:
         center, width = _first(ds.WindowCenter), _first(ds.WindowWidth)
         function = str(ds.get("VOILUTFunction", "") or "LINEAR")
@@ -243,6 +260,8 @@ def _voi(values: np.ndarray, ds: Dataset) -> tuple[np.ndarray, str]:
         only_lut = Dataset()
         only_lut.VOILUTSequence = ds.VOILUTSequence
         return grayscale.lut_output(apply_voi(values, only_lut, 0), bits), "VOI LUT"
+    if padding is not None:
+        return grayscale.min_max(values, padding), "min/max without padding"
     return grayscale.min_max(values), "min/max"
 
 
