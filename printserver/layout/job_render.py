@@ -63,6 +63,9 @@ class RenderedJob:
     #: what the output's device answered, one line each (a PACS's C-STORE statuses, a film
     #: printer's DIMSE statuses); empty for outputs that only write files
     delivery: tuple[str, ...] = field(default=())
+    #: what the device still has to print, e.g. CUPS job ids (see printserver.outputs.base);
+    #: empty when the films are delivered
+    references: tuple[str, ...] = field(default=())
 
 
 def presentation_lut(entry: Mapping[str, Any] | None) -> PresentationLUT | None:
