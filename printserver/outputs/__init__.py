@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from printserver.config import Config, PrinterConfig
 from printserver.outputs.base import Output, OutputError
+from printserver.outputs.pacs import PacsOutput
 from printserver.outputs.pdf_folder import PdfFolderOutput
 
 #: output kinds the configuration accepts but that have no implementation yet
-PLANNED_KINDS = ("cups", "dicom", "pacs")
+PLANNED_KINDS = ("cups", "dicom")
 
 
 def open_output(printer: PrinterConfig, config: Config) -> Output:
@@ -24,10 +25,12 @@ def open_output(printer: PrinterConfig, config: Config) -> Output:
     kind = printer.output.kind.strip().lower()
     if kind == PdfFolderOutput.kind:
         return PdfFolderOutput(printer, config)
+    if kind == PacsOutput.kind:
+        return PacsOutput(printer, config)
     if kind in PLANNED_KINDS:
         raise OutputError(f"printer {printer.ae_title}: output kind {kind!r} is not implemented yet")
     raise OutputError(f"printer {printer.ae_title}: unknown output kind {printer.output.kind!r} "
-                      f"(known: pdf, {', '.join(PLANNED_KINDS)})")
+                      f"(known: pdf, pacs, {', '.join(PLANNED_KINDS)})")
 
 
-__all__ = ["Output", "OutputError", "PdfFolderOutput", "open_output"]
+__all__ = ["Output", "OutputError", "PacsOutput", "PdfFolderOutput", "open_output"]
