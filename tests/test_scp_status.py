@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 from pydicom.dataset import Dataset
 from pynetdicom import AE
+from printserver.config import PrinterConfig
+from printserver.layout.film_layout import image_area_sizes
+from printserver.layout.spec import FilmSpec
 
 from scp_fixtures import (ANNOTATION, FILM_BOX, FILM_SESSION, IMAGE_BOX, PLUT, PRINT_JOB, PRINTER,
                           PRINTER_INSTANCE, VERIFICATION, InProcessServer, PrintSCU, image_box_ds,
@@ -244,7 +247,13 @@ def test_b605_density_clamped(scu):
 
 
 def test_c603_image_too_large_and_size_warnings(scu):
-    # 14x17 in at 320 dpi, STANDARD\4,4 → 1120 x 1360 pixels per box
+    # 14x17 in at 320 dpi, STANDARD\4,4: 4480 x 5440 pixels less the 2 mm gaps between boxes, so
+    # a little under 1120 x 1360 per box. The SCP must use the renderer's geometry: an image it
+    # accepts with FAIL must not fail when the film is rendered.
+    spec = FilmSpec(image_display_format="STANDARD\\4,4", film_size_id="14INX17IN",
+                    film_orientation="PORTRAIT", requested_resolution_id="STANDARD")
+    width, height = image_area_sizes(spec, PrinterConfig())[0]
+    assert 1080 <= width < 1120 and 1320 <= height < 1360
     _fs, fb, boxes = _film(scu, "STANDARD\\4,4")
     big = np.zeros((1400, 1200), np.uint8)
     assert scu.set(IMAGE_BOX, boxes[0], image_box_ds(
@@ -256,7 +265,10 @@ def test_c603_image_too_large_and_size_warnings(scu):
     assert scu.set(IMAGE_BOX, boxes[1], image_box_ds(
         2, big, RequestedDecimateCropBehavior="DECIMATE")).status == 0xB60A
     assert scu.set(IMAGE_BOX, boxes[2], image_box_ds(3, big)).status == 0xB604
-    fits = np.zeros((1360, 1120), np.uint8)
+    one_too_wide = np.zeros((height, width + 1), np.uint8)
+    assert scu.set(IMAGE_BOX, boxes[3], image_box_ds(
+        4, one_too_wide, RequestedDecimateCropBehavior="FAIL")).status == 0xC603
+    fits = np.zeros((height, width), np.uint8)
     assert scu.set(IMAGE_BOX, boxes[3], image_box_ds(
         4, fits, RequestedDecimateCropBehavior="FAIL")).status == 0
 

@@ -19,13 +19,15 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset
 
+from printserver.layout.film_layout import image_area_sizes
+from printserver.layout.spec import FilmSpec
 from printserver.scp.association import PrintAssociation
 from printserver.scp.attributes import (AttributeRule, RuleContext, code, density, encode,
                                         integer, validate)
 from printserver.scp.model import FilmBox, ImageBox, ImageRecord
 from printserver.scp.presentation_lut import PLUT_REFERENCE, check_depth
 from printserver.scp.status import DimseError, Reply
-from printserver.vocabulary import (FILM_SIZES, DecimateCropBehavior, PhotometricInterpretation,
+from printserver.vocabulary import (DecimateCropBehavior, PhotometricInterpretation,
                                     Polarity, Status)
 
 _PIXEL_MODULE = {"SamplesPerPixel", "PhotometricInterpretation", "Rows", "Columns",
@@ -123,25 +125,22 @@ RULES = (
 
 
 def box_size(film_box: FilmBox, state: PrintAssociation, index: int) -> tuple[int, int]:
-    """(columns, rows) in printer pixels of the box at 1-based ``index`` (PS3.3 C.13.5.1 order)."""
+    """(columns, rows) of printer pixels the image at 1-based ``index`` may fill (PS3.3 C.13.5.1).
+
+    This is the renderer's own geometry (:func:`printserver.layout.film_layout.image_area_sizes`:
+    resolution, margins, gaps between boxes, annotation lines, Trim), so that an image accepted
+    here with Requested Decimate/Crop Behavior FAIL never fails when the film is rendered, and an
+    image sized to the box prints without being demagnified.
+    """
     a = film_box.attributes
-    size = FILM_SIZES[a["FilmSizeID"]]
-    w, h = size.width_mm, size.height_mm
-    if a["FilmOrientation"] == "LANDSCAPE":
-        w, h = h, w
-    dpi = state.printer.resolution_dpi[a["RequestedResolutionID"]]
-    width, height = round(w / 25.4 * dpi), round(h / 25.4 * dpi)
-    fmt = film_box.display_format
-    if fmt.kind == "STANDARD":
-        return width // fmt.counts[0], height // fmt.counts[1]
-    n = index
-    for line, count in enumerate(fmt.counts):
-        if n <= count:
-            if fmt.kind == "ROW":
-                return width // count, height // len(fmt.counts)
-            return width // len(fmt.counts), height // count
-        n -= count
-    raise ValueError(f"position {index} outside {fmt.text}")
+    spec = FilmSpec(image_display_format=film_box.display_format.text,
+                    film_size_id=a["FilmSizeID"], film_orientation=a["FilmOrientation"],
+                    trim=a.get("Trim") or "NO", requested_resolution_id=a["RequestedResolutionID"],
+                    annotation_display_format_id=a.get("AnnotationDisplayFormatID"))
+    sizes = image_area_sizes(spec, state.printer)
+    if not 1 <= index <= len(sizes):
+        raise ValueError(f"position {index} outside {film_box.display_format.text}")
+    return sizes[index - 1]
 
 
 def _check_fit(image: ImageRecord, box: ImageBox, film_box: FilmBox, state: PrintAssociation,
