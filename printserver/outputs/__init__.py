@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from printserver.config import Config, PrinterConfig
 from printserver.outputs.base import Output, OutputError
+from printserver.outputs.dicom_printer import DicomPrinterOutput
 from printserver.outputs.pacs import PacsOutput
 from printserver.outputs.pdf_folder import PdfFolderOutput
 
 #: output kinds the configuration accepts but that have no implementation yet
-PLANNED_KINDS = ("cups", "dicom")
+PLANNED_KINDS = ("cups",)
 
 
 def open_output(printer: PrinterConfig, config: Config) -> Output:
@@ -27,10 +28,13 @@ def open_output(printer: PrinterConfig, config: Config) -> Output:
         return PdfFolderOutput(printer, config)
     if kind == PacsOutput.kind:
         return PacsOutput(printer, config)
+    if kind == DicomPrinterOutput.kind:
+        return DicomPrinterOutput(printer, config)
     if kind in PLANNED_KINDS:
         raise OutputError(f"printer {printer.ae_title}: output kind {kind!r} is not implemented yet")
     raise OutputError(f"printer {printer.ae_title}: unknown output kind {printer.output.kind!r} "
-                      f"(known: pdf, pacs, {', '.join(PLANNED_KINDS)})")
+                      f"(known: pdf, pacs, dicom, {', '.join(PLANNED_KINDS)})")
 
 
-__all__ = ["Output", "OutputError", "PacsOutput", "PdfFolderOutput", "open_output"]
+__all__ = ["DicomPrinterOutput", "Output", "OutputError", "PacsOutput", "PdfFolderOutput",
+           "open_output"]

@@ -1,0 +1,320 @@
+"""The ``dicom`` output: films forwarded to a DICOM film printer, as a Print SCU.
+
+The films travel as **P-values** (PS3.4 H.2.1.2, PS3.14): the film printer applies its own
+GSDF calibration for the Min/Max Density it is asked for, as the standard intends. The flow is the
+one of :class:`printserver.scu.session.PrintSCU` (PS3.4 Annex H: N-GET Printer, N-CREATE Film
+Session, per film N-CREATE Film Box, N-SET Image Boxes, N-ACTION Print, N-DELETE Film Box, then
+N-DELETE Film Session and A-RELEASE). Two modes, ``output.mode``:
+
+``composed`` (default)
+    Each film is composed here exactly as the other outputs print it (image boxes, borders, empty
+    boxes, annotations, trim: :func:`printserver.layout.compose.render_film`), mapped from OD to
+    12-bit P-values for the film's Min/Max Density and viewing conditions
+    (:mod:`printserver.outputs.pvalue_films`) and sent as *one* image in ``STANDARD\\1,1`` on a
+    film of the same Film Size ID and Film Orientation, with the film's Min/Max Density and no
+    Presentation LUT (the default is IDENTITY, PS3.4 H.4.9: the values are P-values). The image
+    is the film raster at the printer's configured resolution, or scaled down to fit
+    ``output.rows`` × ``output.columns`` (set these to the film printer's pixel matrix; its
+    Printer Configuration Retrieval SOP Class, where it has one, tells them). Consecutive films
+    with the same film options share one film session.
+
+``boxes``
+    The image boxes as received, one film session per film: the film box's Image Display Format,
+    Film Size ID, Film Orientation, Magnification Type, Min/Max Density, Medium Type and Number of
+    Copies are forwarded; each image box's pixels go to the same position, MONOCHROME1 and
+    Polarity REVERSE applied here (sent as MONOCHROME2 / NORMAL). The Presentation LUT is applied
+    here too and the P-values are sent at 12 bits under the printer's default IDENTITY, except
+    ``LIN OD``, which defines densities rather than P-values and is forwarded as the Presentation
+    LUT Shape LIN OD with the stored values. An empty box between filled ones is sent as a flat
+    image at the Empty Image Density, so that every image keeps its position. Not forwarded
+    (the Print SCU library does not send them): image-box-level magnification, densities and
+    Requested Image Size, Border / Empty Image Density, Trim, annotation boxes.
+
+**Statuses.** Every response is logged; the job's message gets one line per film session with
+the films printed and the status codes answered (``RenderedJob.delivery``).
+
+**Failures.** A printer that cannot be reached, rejects the association or a context it needs,
+or aborts / stops answering before any film was printed raises :class:`OutputUnavailable`:
+nothing was printed, the job waits and is retried. A failure status, or an abort after a film was
+printed, raises :class:`OutputError` naming the status, its meaning and where it happened (a retry
+would print the films already printed a second time).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from printserver.config import Config, PrinterConfig
+from printserver.gsdf.pipeline import od_to_pvalues
+from printserver.gsdf.plut import PresentationLUT
+from printserver.layout.compose import RenderedFilm
+from printserver.layout.densities import effective_range, named_density
+from printserver.layout.film_layout import plan_film
+from printserver.layout.job_render import FilmOutput, PixelLoader, RenderedJob, iter_films
+from printserver.layout.preview import write_png_preview
+from printserver.layout.spec import FilmSpec, ImageSpec
+from printserver.outputs.base import Output, OutputError, OutputUnavailable
+from printserver.outputs.pvalue_films import (PVALUE_BITS, forward_values, image_box_pvalues,
+                                              pvalue_films, rescale)
+from printserver.scu.images import ImageSource, PrintImage
+from printserver.scu.result import PrintResult
+from printserver.scu.session import AssociationError, FilmOptions, PrintSCU
+from printserver.vocabulary import PresentationLUTShape
+
+log = logging.getLogger(__name__)
+
+MODES = ("composed", "boxes")
+#: side of the flat image sent for an empty image box between filled ones (``boxes`` mode)
+EMPTY_BOX_SIZE = 16
+
+
+@dataclass
+class FilmSend:
+    """What one film becomes on the wire: its film options and its images in box order."""
+
+    number: int
+    options: FilmOptions
+    images: list[PrintImage] = field(default_factory=list)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None or value == "" else int(value)
+
+
+def _session_options(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """Film session attributes forwarded (PS3.4 Table H.4-2)."""
+    a = manifest.get("film_session", {}).get("attributes", {})
+    label = str(a.get("FilmSessionLabel", "") or "").strip()
+    return {"number_of_copies": max(1, int(manifest.get("copies", 1) or 1)),
+            "medium_type": a.get("MediumType") or None,
+            "film_session_label": label or None}
+
+
+def composed_sends(manifest: Mapping[str, Any], load: PixelLoader, printer: PrinterConfig,
+                   rows: int, columns: int) -> tuple[list[FilmSend], list[RenderedFilm]]:
+    """``composed`` mode: each film as one 12-bit P-value image in STANDARD\\1,1.
+
+    Returns the sends, and the rendered films (for previews and the job record)."""
+    session = _session_options(manifest)
+    sends, rendered = [], []
+    for film in pvalue_films(manifest, load, printer, rows, columns):
+        geometry = film.rendered.layout.geometry
+        density = film.rendered.density
+        options = FilmOptions(
+            image_display_format="STANDARD\\1,1",
+            film_size_id=geometry.film_size.film_size_id,
+            film_orientation=geometry.orientation.value,
+            min_density=int(round(density.min_density * 100)),
+            max_density=int(round(density.max_density * 100)), **session)
+        image = PrintImage(film.pvalues, PVALUE_BITS, f"film {film.number} (composed)")
+        sends.append(FilmSend(film.number, options, [image]))
+        rendered.append(film.rendered)
+    return sends, rendered
+
+
+def _effective_plut(image: ImageSpec, film: FilmSpec) -> PresentationLUT | None:
+    return image.presentation_lut or film.presentation_lut
+
+
+def _empty_box_pvalue(film: FilmSpec, printer: PrinterConfig) -> int:
+    """The P-value of the film's Empty Image Density for its density range."""
+    illumination = film.illumination if film.illumination is not None else printer.illumination
+    ambient = (film.reflected_ambient_light if film.reflected_ambient_light is not None
+               else printer.reflected_ambient_light)
+    film_range, _ = effective_range(film.min_density, film.max_density, printer, illumination,
+                                    ambient)
+    od, _ = named_density(film.empty_image_density, "Empty Image Density", film_range, printer)
+    return int(od_to_pvalues(np.array([od]), PVALUE_BITS, film_range.min_density,
+                             film_range.max_density, film_range.illumination,
+                             film_range.reflected_ambient_light)[0])
+
+
+def box_sends(manifest: Mapping[str, Any], load: PixelLoader, printer: PrinterConfig
+              ) -> list[FilmSend]:
+    """``boxes`` mode: each film with its original image boxes (see the module docstring)."""
+    session = _session_options(manifest)
+    sends = []
+    for number, film, images in iter_films(manifest, load):
+        boxes = len(plan_film(film, printer).image_boxes)
+        lin_od = [i for i in images if (p := _effective_plut(i, film)) is not None
+                  and p.shape is PresentationLUTShape.LIN_OD]
+        if lin_od and len(lin_od) != len(images):
+            log.warning("job %s film %d: image boxes with and without LIN OD; all are sent "
+                        "with LIN OD", manifest.get("job_id"), number)
+        options = FilmOptions(
+            image_display_format=film.image_display_format,
+            film_size_id=film.film_size_id, film_orientation=film.film_orientation,
+            magnification_type=film.magnification_type, min_density=film.min_density,
+            max_density=film.max_density,
+            presentation_lut_shape="LIN OD" if lin_od else None, **session)
+        by_position = {i.image_box_position: i for i in images if i.image_box_position <= boxes}
+        last = max(by_position, default=0)
+        gap = None
+        send = FilmSend(number, options)
+        for position in range(1, last + 1):
+            image = by_position.get(position)
+            if image is None:
+                if gap is None:
+                    gap = np.full((EMPTY_BOX_SIZE, EMPTY_BOX_SIZE),
+                                  _empty_box_pvalue(film, printer), np.uint16)
+                send.images.append(PrintImage(gap, PVALUE_BITS, f"empty box {position}"))
+                continue
+            if lin_od:
+                values, bits = forward_values(image)
+                pixels = rescale(values, bits)
+            else:
+                pixels = image_box_pvalues(image, _effective_plut(image, film))
+            aspect = image.pixel_aspect_ratio
+            send.images.append(PrintImage(pixels, PVALUE_BITS, f"film {number} box {position}",
+                                          aspect_ratio=None if aspect[0] == aspect[1] else aspect))
+        if send.images:
+            sends.append(send)
+    return sends
+
+
+def _summary(result: PrintResult) -> str:
+    """One line: films printed and the status codes answered, warnings and failures named."""
+    counts = Counter("none" if r.status is None else f"0x{r.status:04X}" for r in result.responses)
+    line = (f"{result.called_aet}: {result.films_printed} film(s) printed, statuses "
+            + ", ".join(f"{code}x{n}" for code, n in sorted(counts.items())))
+    notable = [f"{r.operation} {r.sop_class} {r.context}: 0x{r.status:04X} {r.meaning}"
+               + (f" ({r.error_comment})" if r.error_comment else "")
+               for r in result.responses if r.status not in (None, 0x0000)]
+    if notable:
+        line += " [" + "; ".join(notable) + "]"
+    return line
+
+
+class DicomPrinterOutput(Output):
+    """Films forwarded to a DICOM film printer (see the module docstring).
+
+    Parameters
+    ----------
+    printer
+        The printer whose ``output`` (kind ``dicom``) names the film printer: ``host``, ``port``,
+        ``called_aet``, ``calling_aet``, ``timeout``, ``mode``, ``rows`` / ``columns``.
+    config
+        For ``films_dir``: PNG previews of composed films go to ``films_dir/previews``.
+    """
+
+    kind = "dicom"
+
+    def __init__(self, printer: PrinterConfig, config: Config) -> None:
+        self.printer = printer
+        self.output = printer.output
+        if not self.output.host or not self.output.port or not self.output.called_aet:
+            raise OutputError(f"printer {printer.ae_title}: the dicom output needs output.host, "
+                              "output.port and output.called_aet")
+        self.mode = self.output.mode.strip().lower()
+        if self.mode not in MODES:
+            raise OutputError(f"printer {printer.ae_title}: output.mode {self.output.mode!r} "
+                              f"is not one of {', '.join(MODES)}")
+        self.preview_folder = Path(config.films_dir) / "previews"
+
+    @property
+    def where(self) -> str:
+        return f"film printer {self.output.called_aet} at {self.output.host}:{self.output.port}"
+
+    def deliver(self, manifest: Mapping[str, Any], load: PixelLoader) -> RenderedJob:
+        """Compose (or collect) the films, then print them on the film printer.
+
+        Returns
+        -------
+        RenderedJob
+            The films (a PNG preview each in ``composed`` mode) and, in ``delivery``, one line
+            per film session with the films printed and the statuses answered.
+
+        Raises
+        ------
+        LayoutError
+            The job cannot be rendered (nothing is sent).
+        OutputUnavailable
+            The film printer cannot be reached or stopped answering before a film was printed.
+        OutputError
+            The film printer answered a failure status, or failed after printing some films.
+        """
+        start = time.perf_counter()
+        job_id = str(manifest.get("job_id", "job"))
+        rendered: list[RenderedFilm] = []
+        if self.mode == "composed":
+            sends, rendered = composed_sends(manifest, load, self.printer, self.output.rows,
+                                                self.output.columns)
+        else:
+            sends = box_sends(manifest, load, self.printer)
+        if not sends:
+            raise OutputError(f"job {job_id}: no film has an image to print")
+        delivery, printed = [], 0
+        for group in self._sessions(sends):
+            result = self._print(group, printed)
+            printed += result.films_printed
+            delivery.append(_summary(result))
+        films = self._films(job_id, sends, rendered)
+        seconds = time.perf_counter() - start
+        log.info("job %s: %d film(s) printed on %s in %.2f s", job_id, printed, self.where,
+                 seconds)
+        return RenderedJob(job_id, tuple(films), (), seconds,
+                           tuple(w for f in films for w in f.warnings), delivery=tuple(delivery))
+
+    def _sessions(self, sends: Sequence[FilmSend]) -> list[list[FilmSend]]:
+        """Film sessions to open: consecutive one-image films with equal options share one."""
+        groups: list[list[FilmSend]] = []
+        for send in sends:
+            if (self.mode == "composed" and groups
+                    and groups[-1][-1].options == send.options):
+                groups[-1].append(send)
+            else:
+                groups.append([send])
+        return groups
+
+    def _print(self, group: Sequence[FilmSend], printed_before: int) -> PrintResult:
+        """One association: print the films of ``group``; raise on anything but success."""
+        films = ", ".join(str(s.number) for s in group)
+        scu = PrintSCU(self.output.host, self.output.port, self.output.called_aet,
+                       self.output.calling_aet, timeout=self.output.timeout)
+        sources = [ImageSource(image.source, lambda i=image: i) for s in group for image in s.images]
+        try:
+            result = scu.print(sources, group[0].options)
+        except AssociationError as exc:
+            if printed_before:
+                raise OutputError(f"{self.where}: film(s) {films} not printed after "
+                                  f"{printed_before} film(s) were: {exc}") from exc
+            raise OutputUnavailable(f"{self.where} is unavailable: {exc}") from exc
+        for response in result.responses:
+            log.info("%s: %s %s %s: %s %s%s", self.where, response.operation, response.sop_class,
+                     response.context, "none" if response.status is None else
+                     f"0x{response.status:04X}", response.meaning,
+                     f" ({response.error_comment})" if response.error_comment else "")
+        failures = [r for r in result.failures if r.status is not None]
+        if failures:
+            r = failures[0]
+            raise OutputError(f"{self.where}: {r.operation} {r.sop_class} ({r.context}) failed "
+                              f"with status 0x{r.status:04X} {r.meaning}"
+                              + (f": {r.error_comment}" if r.error_comment else "")
+                              + f"; {printed_before + result.films_printed} film(s) printed")
+        if result.problem:
+            if printed_before or result.films_printed:
+                raise OutputError(f"{self.where}: {result.problem} after "
+                                  f"{printed_before + result.films_printed} film(s) were printed")
+            raise OutputUnavailable(f"{self.where} is unavailable: {result.problem}")
+        return result
+
+    def _films(self, job_id: str, sends: Sequence[FilmSend],
+               rendered: Sequence[RenderedFilm]) -> list[FilmOutput]:
+        """The job record's films: composed films with a preview each; sent films otherwise."""
+        if not rendered:
+            return [FilmOutput(s.number, (), None, (), {}) for s in sends]
+        self.preview_folder.mkdir(parents=True, exist_ok=True)
+        films = []
+        for send, film in zip(sends, rendered):
+            preview = write_png_preview(self.preview_folder / f"{job_id}_film{send.number:02d}.png",
+                                        film)
+            films.append(FilmOutput(send.number, (), preview, film.warnings, dict(film.timing)))
+        return films
