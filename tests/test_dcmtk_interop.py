@@ -261,6 +261,8 @@ def test_2x2(print_scp: Any, tmp_path: Path) -> None:
                                FilmOptions(columns=2, rows=2))
     assert out.job.film()["ImageDisplayFormat"] == "STANDARD\\2,2"
     assert sorted(out.job.image_boxes()) == [1, 2, 3, 4]
+    # DCMTK proposes Explicit VR Little Endian first; printserver prefers it too, as dcmprscp does
+    assert out.result.negotiated_transfer_syntaxes() == {"Little Endian Explicit"}
     assert_job_matches(out)
 
 

@@ -33,7 +33,9 @@ from printserver.scp.print_job import JobWriter
 
 log = logging.getLogger(__name__)
 
-TRANSFER_SYNTAXES = [ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian]
+#: in order of preference: pynetdicom accepts the first of these that the SCU proposed. Explicit VR
+#: first (as DCMTK's dcmprscp does): the VRs travel with the data, e.g. US vs SS LUT Descriptors.
+TRANSFER_SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian]
 ABSTRACT_SYNTAXES = [VERIFICATION, GRAYSCALE_META, PRESENTATION_LUT, PRINT_JOB, ANNOTATION_BOX,
                      PRINTER_CONFIGURATION, PRINTER, FILM_SESSION, FILM_BOX, GRAYSCALE_IMAGE_BOX]
 
