@@ -5,6 +5,8 @@ film printer that is down is an OutputUnavailable (nothing printed)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -81,6 +83,8 @@ def test_composed_film_arrives_as_one_pvalue_image_of_the_film_raster(srv, film_
     assert done.job_id == job.job_id and done.state is JobState.DONE, done.message
     # the statuses dcmprscp answered are on the job
     assert "PRINTSCP: 1 film(s) printed, statuses 0x0000x" in done.message
+    (film,) = srv.store.films(job.job_id)
+    assert film.pdf_files == () and Path(film.preview).is_file()  # a preview, no local file
 
     (sp,) = film_printer.stored_prints()
     box = sp.FilmBoxContentSequence[0]

@@ -55,7 +55,6 @@ import numpy as np
 from printserver.config import Config, PrinterConfig
 from printserver.gsdf.pipeline import od_to_pvalues
 from printserver.gsdf.plut import PresentationLUT
-from printserver.layout.compose import RenderedFilm
 from printserver.layout.densities import effective_range, named_density
 from printserver.layout.film_layout import plan_film
 from printserver.layout.job_render import FilmOutput, PixelLoader, RenderedJob, iter_films
@@ -99,12 +98,16 @@ def _session_options(manifest: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def composed_sends(manifest: Mapping[str, Any], load: PixelLoader, printer: PrinterConfig,
-                   rows: int, columns: int) -> tuple[list[FilmSend], list[RenderedFilm]]:
+                   rows: int, columns: int, preview_folder: Path
+                   ) -> tuple[list[FilmSend], list[FilmOutput]]:
     """``composed`` mode: each film as one 12-bit P-value image in STANDARD\\1,1.
 
-    Returns the sends, and the rendered films (for previews and the job record)."""
+    Returns the sends and the films for the job record; each film's PNG preview is written to
+    ``preview_folder`` as it is rendered, so that only its P-values stay in memory."""
     session = _session_options(manifest)
-    sends, rendered = [], []
+    job_id = str(manifest.get("job_id", "job"))
+    preview_folder.mkdir(parents=True, exist_ok=True)
+    sends, films = [], []
     for film in pvalue_films(manifest, load, printer, rows, columns):
         geometry = film.rendered.layout.geometry
         density = film.rendered.density
@@ -116,8 +119,11 @@ def composed_sends(manifest: Mapping[str, Any], load: PixelLoader, printer: Prin
             max_density=int(round(density.max_density * 100)), **session)
         image = PrintImage(film.pvalues, PVALUE_BITS, f"film {film.number} (composed)")
         sends.append(FilmSend(film.number, options, [image]))
-        rendered.append(film.rendered)
-    return sends, rendered
+        preview = write_png_preview(preview_folder / f"{job_id}_film{film.number:02d}.png",
+                                    film.rendered)
+        films.append(FilmOutput(film.number, (), preview, film.rendered.warnings,
+                                dict(film.rendered.timing)))
+    return sends, films
 
 
 def _effective_plut(image: ImageSpec, film: FilmSpec) -> PresentationLUT | None:
@@ -243,12 +249,12 @@ class DicomPrinterOutput(Output):
         """
         start = time.perf_counter()
         job_id = str(manifest.get("job_id", "job"))
-        rendered: list[RenderedFilm] = []
         if self.mode == "composed":
-            sends, rendered = composed_sends(manifest, load, self.printer, self.output.rows,
-                                                self.output.columns)
+            sends, films = composed_sends(manifest, load, self.printer, self.output.rows,
+                                          self.output.columns, self.preview_folder)
         else:
             sends = box_sends(manifest, load, self.printer)
+            films = [FilmOutput(s.number, (), None, (), {}) for s in sends]
         if not sends:
             raise OutputError(f"job {job_id}: no film has an image to print")
         delivery, printed = [], 0
@@ -256,7 +262,6 @@ class DicomPrinterOutput(Output):
             result = self._print(group, printed)
             printed += result.films_printed
             delivery.append(_summary(result))
-        films = self._films(job_id, sends, rendered)
         seconds = time.perf_counter() - start
         log.info("job %s: %d film(s) printed on %s in %.2f s", job_id, printed, self.where,
                  seconds)
@@ -279,7 +284,8 @@ class DicomPrinterOutput(Output):
         films = ", ".join(str(s.number) for s in group)
         scu = PrintSCU(self.output.host, self.output.port, self.output.called_aet,
                        self.output.calling_aet, timeout=self.output.timeout)
-        sources = [ImageSource(image.source, lambda i=image: i) for s in group for image in s.images]
+        sources = [ImageSource(image.source, lambda i=image: i)
+                   for send in group for image in send.images]
         try:
             result = scu.print(sources, group[0].options)
         except AssociationError as exc:
@@ -305,16 +311,3 @@ class DicomPrinterOutput(Output):
                                   f"{printed_before + result.films_printed} film(s) were printed")
             raise OutputUnavailable(f"{self.where} is unavailable: {result.problem}")
         return result
-
-    def _films(self, job_id: str, sends: Sequence[FilmSend],
-               rendered: Sequence[RenderedFilm]) -> list[FilmOutput]:
-        """The job record's films: composed films with a preview each; sent films otherwise."""
-        if not rendered:
-            return [FilmOutput(s.number, (), None, (), {}) for s in sends]
-        self.preview_folder.mkdir(parents=True, exist_ok=True)
-        films = []
-        for send, film in zip(sends, rendered):
-            preview = write_png_preview(self.preview_folder / f"{job_id}_film{send.number:02d}.png",
-                                        film)
-            films.append(FilmOutput(send.number, (), preview, film.warnings, dict(film.timing)))
-        return films

@@ -52,7 +52,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,6 +61,7 @@ from typing import Any
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE
+from pynetdicom.association import Association
 from pynetdicom.sop_class import MultiFrameGrayscaleWordSecondaryCaptureImageStorage
 
 from printserver import __version__
@@ -157,8 +158,10 @@ def film_dataset(film: PValueFilm, manifest: Mapping[str, Any], printer: Printer
     ds.ContentDate, ds.ContentTime = date, time_
     ds.BurnedInAnnotation = "YES" if film.spec.annotations else "NO"
     ds.ImageComments = image_comments(film, manifest, identity)[:10240]
-    mm = 25.4 * geometry.rows / rows / geometry.dpi, 25.4 * geometry.columns / columns / geometry.dpi
-    ds.NominalScannedPixelSpacing = [f"{mm[0]:.6g}", f"{mm[1]:.6g}"]
+    # printed pixel size (mm): the film's pixel pitch, times the scaling to output.rows/columns
+    row_mm = 25.4 * geometry.rows / rows / geometry.dpi
+    column_mm = 25.4 * geometry.columns / columns / geometry.dpi
+    ds.NominalScannedPixelSpacing = [f"{row_mm:.6g}", f"{column_mm:.6g}"]
     # Image Pixel (C.7.6.3), Multi-frame (C.7.6.6), SC Multi-frame Image (C.8.6.3)
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
@@ -216,7 +219,8 @@ class PacsOutput(Output):
         return f"PACS {self.output.called_aet} at {self.output.host}:{self.output.port}"
 
     def deliver(self, manifest: Mapping[str, Any], load: PixelLoader) -> RenderedJob:
-        """Render every film as P-values and store it; one association for the job.
+        """Render every film as P-values and store it, one film at a time on one association
+        (opened once the first film is rendered), so that only one film is in memory.
 
         Returns
         -------
@@ -227,39 +231,49 @@ class PacsOutput(Output):
         Raises
         ------
         LayoutError
-            The job cannot be rendered (nothing is stored).
+            A film cannot be rendered (the films before it may be stored already; storing them
+            again later overwrites them).
+        OutputUnavailable
+            The PACS cannot be reached, refused the association or stopped answering.
         OutputError
-            The PACS is unreachable or refused an instance.
+            The PACS answered a C-STORE failure status.
         """
         start = time.perf_counter()
         job_id = str(manifest.get("job_id", "job"))
         identity = patient_identity(manifest, self.pattern)
-        films = list(pvalue_films(manifest, load, self.printer, self.output.rows,
-                                  self.output.columns))
-        datasets = [film_dataset(f, manifest, self.printer, identity,
-                                 film_uids(manifest, self.printer.ae_title, f.number))
-                    for f in films]
-        delivery = self.store(datasets)
-        outputs = []
         self.preview_folder.mkdir(parents=True, exist_ok=True)
-        for film in films:
-            preview = write_png_preview(self.preview_folder / f"{job_id}_film{film.number:02d}.png",
-                                        film.rendered)
-            outputs.append(FilmOutput(film.number, (), preview, film.rendered.warnings,
-                                      dict(film.rendered.timing)))
+        outputs: list[FilmOutput] = []
+        lines: list[str] = []
+        assoc: Association | None = None
+        try:
+            for film in pvalue_films(manifest, load, self.printer, self.output.rows,
+                                     self.output.columns):
+                ds = film_dataset(film, manifest, self.printer, identity,
+                                  film_uids(manifest, self.printer.ae_title, film.number))
+                preview = write_png_preview(
+                    self.preview_folder / f"{job_id}_film{film.number:02d}.png", film.rendered)
+                outputs.append(FilmOutput(film.number, (), preview, film.rendered.warnings,
+                                          dict(film.rendered.timing)))
+                del film  # the OD raster and P-values: only the data set is kept until stored
+                if assoc is None:
+                    assoc = self._associate()
+                lines.append(self._store(assoc, ds))
+        finally:
+            if assoc is not None and assoc.is_established:
+                assoc.release()
         seconds = time.perf_counter() - start
         log.info("job %s: %d film(s) stored in %s in %.2f s (identity from %s)", job_id,
-                 len(films), self.where, seconds, identity.source.value)
+                 len(outputs), self.where, seconds, identity.source.value)
         return RenderedJob(job_id, tuple(outputs), (), seconds,
-                           tuple(w for o in outputs for w in o.warnings), delivery=delivery)
+                           tuple(w for o in outputs for w in o.warnings), delivery=tuple(lines))
 
-    def store(self, datasets: Sequence[Dataset]) -> tuple[str, ...]:
-        """C-STORE ``datasets`` on one association; one line per instance (UID and status).
+    def _associate(self) -> Association:
+        """An association with the PACS that accepted our SOP class.
 
         Raises
         ------
-        OutputError
-            Unreachable, rejected, aborted, no response, or a failure status.
+        OutputUnavailable
+            No connection, rejected, aborted, or the SOP class refused.
         """
         ae = AE(ae_title=self.output.calling_aet)
         timeout = self.output.timeout
@@ -276,35 +290,40 @@ class PacsOutput(Output):
         if not assoc.is_established:
             raise OutputUnavailable(f"{self.where} is unavailable: no connection or the "
                                     "association was aborted")
-        lines = []
-        try:
-            accepted = [cx for cx in assoc.accepted_contexts
-                        if str(cx.abstract_syntax) == SOP_CLASS_UID]
-            if not accepted:
-                raise OutputUnavailable(f"{self.where} is unavailable: it does not accept "
-                                        "Multi-frame Grayscale Word Secondary Capture Image "
-                                        "Storage", "PRINTER OFFLINE")
-            for ds in datasets:
-                ds.file_meta = FileMetaDataset()
-                ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-                ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-                ds.file_meta.TransferSyntaxUID = accepted[0].transfer_syntax[0]
-                status = assoc.send_c_store(ds)
-                code = int(status.Status) if status is not None and "Status" in status else None
-                if code is None:
-                    raise OutputUnavailable(f"{self.where} is unavailable: no response to C-STORE "
-                                            f"of {ds.SOPInstanceUID} (association aborted or "
-                                            "timed out)")
-                comment = str(status.get("ErrorComment", "") or "")
-                if code != 0x0000 and code not in WARNING_STATUSES:
-                    raise OutputError(f"{self.where}: C-STORE of film {ds.InstanceNumber} "
-                                      f"({ds.SOPInstanceUID}) failed with status 0x{code:04X}"
-                                      + (f": {comment}" if comment else ""))
-                line = (f"C-STORE film {ds.InstanceNumber} {ds.SOPInstanceUID}: 0x{code:04X}"
-                        + (f" {comment}" if comment else ""))
-                log.info("%s: %s", self.where, line)
-                lines.append(line)
-        finally:
-            if assoc.is_established:
-                assoc.release()
-        return tuple(lines)
+        if not any(str(cx.abstract_syntax) == SOP_CLASS_UID for cx in assoc.accepted_contexts):
+            assoc.release()
+            raise OutputUnavailable(f"{self.where} is unavailable: it does not accept "
+                                    "Multi-frame Grayscale Word Secondary Capture Image "
+                                    "Storage", "PRINTER OFFLINE")
+        return assoc
+
+    def _store(self, assoc: Association, ds: Dataset) -> str:
+        """C-STORE one film; the line for the job record (UID and status).
+
+        Raises
+        ------
+        OutputUnavailable
+            No response (aborted, timed out).
+        OutputError
+            A failure status.
+        """
+        context = next(cx for cx in assoc.accepted_contexts
+                       if str(cx.abstract_syntax) == SOP_CLASS_UID)
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.file_meta.TransferSyntaxUID = context.transfer_syntax[0]
+        status = assoc.send_c_store(ds)
+        code = int(status.Status) if status is not None and "Status" in status else None
+        if code is None:
+            raise OutputUnavailable(f"{self.where} is unavailable: no response to C-STORE of "
+                                    f"{ds.SOPInstanceUID} (association aborted or timed out)")
+        comment = str(status.get("ErrorComment", "") or "")
+        if code != 0x0000 and code not in WARNING_STATUSES:
+            raise OutputError(f"{self.where}: C-STORE of film {ds.InstanceNumber} "
+                              f"({ds.SOPInstanceUID}) failed with status 0x{code:04X}"
+                              + (f": {comment}" if comment else ""))
+        line = (f"C-STORE film {ds.InstanceNumber} {ds.SOPInstanceUID}: 0x{code:04X}"
+                + (f" {comment}" if comment else ""))
+        log.info("%s: %s", self.where, line)
+        return line

@@ -1,8 +1,8 @@
 """Films as P-values: what a DICOM film printer and a PACS copy of a film receive.
 
-A film is composed in optical density (:func:`printserver.layout.compose.render_film`) like for every
-other output; the two DICOM outputs then map it back to P-values with the inverse of PS3.14 §7.2
-for the film's own Min/Max Density, Illumination and Reflected Ambient Light
+A film is composed in optical density (:func:`printserver.layout.compose.render_film`) as for
+every other output; the two DICOM outputs then map it back to P-values with the inverse of
+PS3.14 §7.2 for the film's own Min/Max Density, Illumination and Reflected Ambient Light
 (:func:`printserver.gsdf.pipeline.od_to_pvalues`). A device that applies the GSDF to these
 P-values (a film printer with its default Presentation LUT IDENTITY, a calibrated workstation
 showing an image with Presentation LUT Shape IDENTITY) reproduces the densities of the film.
@@ -118,7 +118,7 @@ def image_box_pvalues(image: ImageSpec, plut: PresentationLUT | None) -> np.ndar
     IDENTITY) → P-values at the LUT's output depth, rescaled to 12 bits. Not for LIN OD, which
     defines densities rather than P-values (see :func:`forward_values`).
     """
-    values = invert_for_display(np.asarray(image.pixels, dtype=np.int64), image.bits_stored,
+    values = invert_for_display(_clipped(image), image.bits_stored,
                                 image.photometric_interpretation, image.polarity)
     plut = plut or PresentationLUT.identity()
     pvalues, pbits = plut.to_pvalues(values, image.bits_stored)
@@ -128,9 +128,15 @@ def image_box_pvalues(image: ImageSpec, plut: PresentationLUT | None) -> np.ndar
 def forward_values(image: ImageSpec) -> tuple[np.ndarray, int]:
     """Stored values of one image box made MONOCHROME2 with Polarity NORMAL, and their bits
     (for a Presentation LUT Shape LIN OD, forwarded as it is)."""
-    values = invert_for_display(np.asarray(image.pixels, dtype=np.int64), image.bits_stored,
+    values = invert_for_display(_clipped(image), image.bits_stored,
                                 image.photometric_interpretation, image.polarity)
     return values, image.bits_stored
+
+
+def _clipped(image: ImageSpec) -> np.ndarray:
+    """The stored values within 0 … 2**bits_stored − 1 (stray high bits take the maximum, as
+    :func:`printserver.gsdf.pipeline.apply_od_lut` does when rendering)."""
+    return np.clip(np.asarray(image.pixels, dtype=np.int64), 0, (1 << image.bits_stored) - 1)
 
 
 def rescale(values: np.ndarray, bits: int, to_bits: int = PVALUE_BITS) -> np.ndarray:
