@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "printserver.gsdf.cli",
     "printserver.scp.cli",
     "printserver.jobs.cli",
+    "printserver.jobs.printers_cli",
     "printserver.scu.cli",
 )
 

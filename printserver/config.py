@@ -43,7 +43,13 @@ class OutputConfig:
     path: str = "films"
     #: pdf: file name template, fields {job_id} {film} {copy} {printer} {calling_aet} {date}
     filename_template: str = "{printer}_{job_id}_film{film}_copy{copy}.pdf"
-    #: cups: queue name; dicom / pacs: called AE title, host and port of the device
+    #: cups: Film Size ID → CUPS media name, overriding the built-in mapping (e.g.
+    #: ``{ "14INX17IN" = "Custom.14x17in" }``); extra ``lp -o`` options (e.g. ``{ sides =
+    #: "one-sided" }``)
+    media: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+    #: cups: queue name, CUPS server host and port (empty host = CUPS_SERVER or the local
+    #: server; port 0 = 631); dicom / pacs: called AE title, host and port of the device
     queue: str = ""
     host: str = ""
     port: int = 0
@@ -186,6 +192,12 @@ class WorkersConfig:
     poll_interval: float = 0.2
     #: claims of one job before it is FAILED instead of requeued (its worker died every time)
     max_attempts: int = 3
+    #: seconds a job waits after its output was unavailable the first time; doubled after every
+    #: further unavailable attempt, up to ``retry_max_delay``
+    retry_delay: float = 5.0
+    retry_max_delay: float = 300.0
+    #: seconds between two questions to a device about a job it is printing (CUPS job state)
+    follow_interval: float = 2.0
 
     def __post_init__(self) -> None:
         if self.count is not None and (type(self.count) is not int or self.count < 0):
@@ -194,11 +206,28 @@ class WorkersConfig:
             raise ConfigError("workers.poll_interval must be > 0")
         if self.max_attempts < 1:
             raise ConfigError("workers.max_attempts must be >= 1")
+        if not 0 < self.retry_delay <= self.retry_max_delay:
+            raise ConfigError("workers: need 0 < retry_delay <= retry_max_delay")
+        if not self.follow_interval > 0:
+            raise ConfigError("workers.follow_interval must be > 0")
 
     @property
     def processes(self) -> int:
         """The number of worker processes to run."""
         return min(2, os.cpu_count() or 1) if self.count is None else self.count
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """How long spooled pixels and finished films of finished jobs are kept."""
+
+    #: finished jobs (DONE, FAILED, CANCELLED) older than this many days lose their spooled pixels
+    #: and films (serve purges at start and hourly); 0 = keep everything
+    days: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.days < 0:
+            raise ConfigError("retention.days must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -217,6 +246,7 @@ class Config:
     dicom: DicomConfig = field(default_factory=DicomConfig)
     web: WebConfig = field(default_factory=WebConfig)
     workers: WorkersConfig = field(default_factory=WorkersConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     printers: tuple[PrinterConfig, ...] = field(default_factory=lambda: (PrinterConfig(),))
 
     def __post_init__(self) -> None:

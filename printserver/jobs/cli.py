@@ -1,4 +1,4 @@
-"""``printserver jobs list|show``: the print jobs in the job store."""
+"""``printserver jobs list|show|cancel|retry|reprint|purge``: the print jobs in the job store."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import json
 
 from printserver.config import load_config
 from printserver.errors import PrintserverError
+from printserver.jobs import lifecycle
+from printserver.jobs.retention import purge
 from printserver.jobs.spool import Spool, SpoolError
 from printserver.jobs.store import open_job_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("jobs", help="list and show print jobs",
+    p = sub.add_parser("jobs", help="list, show, cancel, retry, reprint and purge print jobs",
                        description="Print jobs accepted by the Print SCP (state QUEUED, RENDERING, "
                                    "PRINTING, DONE, FAILED or CANCELLED).")
     jobs = p.add_subparsers(dest="jobs_command", metavar="SUBCOMMAND", required=True)
@@ -27,6 +29,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--config", metavar="FILE", help="TOML configuration file")
         q.add_argument("--data-dir", metavar="DIR", help="data folder")
         q.set_defaults(func=run_list if name == "list" else run_show)
+    for name, helptext in (
+            ("cancel", "cancel a job: a waiting one at once, a rendering or printing one at its "
+                       "worker's next step (its CUPS jobs cancelled too)"),
+            ("retry", "put a FAILED or CANCELLED job back in the queue"),
+            ("reprint", "queue a new job with the same films (the original is not changed)")):
+        q = jobs.add_parser(name, help=helptext, description=helptext[0].upper() + helptext[1:])
+        q.add_argument("job_id", metavar="ID")
+        q.add_argument("--json", action="store_true", help="JSON output (the job as recorded)")
+        q.add_argument("--config", metavar="FILE", help="TOML configuration file")
+        q.add_argument("--data-dir", metavar="DIR", help="data folder")
+        q.set_defaults(func=run_action, action=name)
+    q = jobs.add_parser("purge", help="remove spooled pixels and films of old finished jobs",
+                        description="Remove the spooled pixels and finished films of DONE, FAILED "
+                                    "and CANCELLED jobs that finished more than DAYS days ago "
+                                    "(job rows are kept, marked purged). Unfinished jobs are "
+                                    "never touched.")
+    q.add_argument("--older-than", metavar="DAYS", type=float, required=True,
+                   help="age in days (fractions allowed; 0 = every finished job)")
+    q.add_argument("--json", action="store_true", help="JSON output")
+    q.add_argument("--config", metavar="FILE", help="TOML configuration file")
+    q.add_argument("--data-dir", metavar="DIR", help="data folder")
+    q.set_defaults(func=run_purge)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -44,6 +68,43 @@ def run_list(args: argparse.Namespace) -> int:
     for j in jobs:
         print(f"{j.job_id:22} {j.state.value:9} {j.printer:16} {j.calling_ae:16} "
               f"{j.film_count:5d} {j.copies:6d}  {j.created_at}")
+    return 0
+
+
+def run_action(args: argparse.Namespace) -> int:
+    """cancel / retry / reprint one job; prints the job as recorded (the new one for reprint)."""
+    config = load_config(args.config, data_dir=args.data_dir)
+    with open_job_store(config) as store:
+        if args.action == "reprint":
+            job = lifecycle.reprint(store, Spool(config.spool_dir), args.job_id)
+        else:
+            job = getattr(lifecycle, args.action)(store, args.job_id)
+        if args.json:
+            print(json.dumps(store.job_dict(job), indent=1))
+            return 0
+    if args.action == "reprint":
+        print(f"job {job.job_id} queued: reprint of job {args.job_id}")
+    elif job.state.value == "CANCELLED":
+        print(f"job {job.job_id} CANCELLED")
+    elif args.action == "cancel":
+        print(f"job {job.job_id} is {job.state.value}: it will be cancelled at its worker's next "
+              "step")
+    else:
+        print(f"job {job.job_id} {job.state.value}")
+    return 0
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    if args.older_than < 0:
+        raise PrintserverError("--older-than must be >= 0")
+    config = load_config(args.config, data_dir=args.data_dir)
+    with open_job_store(config) as store:
+        report = purge(store, Spool(config.spool_dir), args.older_than)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1))
+    else:
+        print(f"purged {len(report.jobs)} job(s): {report.files} file(s), "
+              f"{report.bytes / 1e6:.1f} MB")
     return 0
 
 

@@ -34,6 +34,10 @@ class JobState(str, enum.Enum):
         }[self]
 
 
+#: states a job never leaves by itself; only these are purged by retention
+FINISHED_STATES = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELLED})
+
+
 @dataclass(frozen=True)
 class Job:
     """One print job as the job store keeps it; the full description is its spool manifest.
@@ -68,7 +72,23 @@ class Job:
     claimed_by, claimed_at : str
         Worker that claimed the job last and when (ISO 8601 UTC); empty before the first claim.
     finished_at : str
-        When the job reached DONE or FAILED (ISO 8601 UTC); empty before.
+        When the job reached DONE, FAILED or CANCELLED (ISO 8601 UTC); empty before.
+    retry_at : str
+        A waiting job is not claimed before this time (ISO 8601 UTC; empty = at once): set when its
+        output was unavailable (back-off), and for a PRINTING job the next time its delivery is
+        asked about.
+    retries : int
+        How many times the job went back to waiting because its output was unavailable.
+    output_ref : str
+        What the output's device calls the delivery (e.g. CUPS job ids, space-separated), set
+        when the job goes PRINTING.
+    printing_at : str
+        When the output accepted the job (PRINTING); empty before.
+    cancel_requested : bool
+        An operator asked to cancel the job while a worker held it; the worker cancels it at its
+        next step.
+    purged_at : str
+        When retention removed the job's spooled pixels and finished films; empty before.
     """
 
     job_id: str
@@ -90,6 +110,17 @@ class Job:
     claimed_by: str = ""
     claimed_at: str = ""
     finished_at: str = ""
+    retry_at: str = ""
+    retries: int = 0
+    output_ref: str = ""
+    printing_at: str = ""
+    cancel_requested: bool = False
+    purged_at: str = ""
+
+    @property
+    def finished(self) -> bool:
+        """DONE, FAILED or CANCELLED: nothing will happen to the job any more."""
+        return self.state in FINISHED_STATES
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dictionary (the state as its string)."""
@@ -141,3 +172,35 @@ class FilmRecord:
         d["pdf_files"] = list(self.pdf_files)
         d["warnings"] = list(self.warnings)
         return d
+
+
+@dataclass(frozen=True)
+class PrinterState:
+    """What the job store keeps about a printer (the SCP and the workers run in other processes).
+
+    Attributes
+    ----------
+    ae_title : str
+    paused : bool
+        Paused by an operator: its queued jobs wait (jobs its device already has go on).
+    paused_at : str
+        When it was paused (ISO 8601 UTC); empty when not paused.
+    output_status, output_status_info : str
+        The state of the printer's output device as last seen by a worker or a probe: Printer Status
+        (NORMAL, WARNING, FAILURE) and Printer Status Info (PS3.3 C.13.9.1 defined term).
+    message : str
+        What the device said, readable (empty when NORMAL).
+    updated_at : str
+        When the output status was last recorded.
+    """
+
+    ae_title: str
+    paused: bool = False
+    paused_at: str = ""
+    output_status: str = "NORMAL"
+    output_status_info: str = "NORMAL"
+    message: str = ""
+    updated_at: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)

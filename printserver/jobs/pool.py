@@ -138,7 +138,8 @@ class WorkerPool:
         with open_job_store(self.config) as store:
             for job in store.requeue_stale(max_attempts=workers.max_attempts):
                 log.warning("job %s left %s by a previous run: %s", job.job_id,
-                            "unfinished" if job.state.value == "QUEUED" else "FAILED", job.message)
+                            {"QUEUED": "unfinished", "PRINTING": "PRINTING (followed again)"}.get(
+                                job.state.value, job.state.value), job.message)
         count = workers.processes
         if count == 0:
             log.info("workers.count = 0: print jobs are queued, not rendered")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from printserver.config import Config
 from printserver.errors import ConfigError, PrintserverError
-from printserver.jobs.model import FilmRecord, Job, JobState
+from printserver.jobs.model import FilmRecord, Job, JobState, PrinterState
 
 
 class JobStoreError(PrintserverError):
@@ -21,6 +22,11 @@ class JobStoreError(PrintserverError):
 
 class ClaimLostError(JobStoreError):
     """A worker tried to finish a job it no longer holds (requeued, cancelled or re-claimed)."""
+
+
+class JobStateError(PrintserverError):
+    """An operator action that the job's state does not allow (cancel a DONE job, retry a QUEUED
+    one, reprint a purged one)."""
 
 
 class JobStore(abc.ABC):
@@ -47,18 +53,95 @@ class JobStore(abc.ABC):
         """Move a job to ``state``; raises KeyError for an unknown job."""
 
     @abc.abstractmethod
-    def claim_next(self, worker_id: str) -> Job | None:
-        """Atomically claim the next QUEUED job for ``worker_id`` and return it, or None.
+    def claim_next(self, worker_id: str, now: datetime | None = None) -> Job | None:
+        """Atomically claim the next job for ``worker_id`` and return it, or None.
 
-        The job moves to RENDERING with ``attempts`` + 1, ``claimed_by`` = ``worker_id`` and
-        ``claimed_at`` = now. Order: Print Priority HIGH, then MED, then LOW; within a priority the
-        oldest job first. A job is claimed by exactly one worker, also across processes.
+        First a PRINTING job whose delivery is due to be asked about (not held by a worker,
+        ``retry_at`` <= now): it stays PRINTING, ``claimed_by`` = ``worker_id``. Else the next
+        QUEUED job whose ``retry_at`` is not in the future and whose printer is not paused: it moves
+        to RENDERING with ``attempts`` + 1, ``claimed_by`` = ``worker_id`` and ``claimed_at`` = now.
+        Order: Print Priority HIGH, then MED, then LOW; within a priority the oldest job first. A job
+        is claimed by exactly one worker, also across processes.
         """
+
+    @abc.abstractmethod
+    def start_printing(self, job_id: str, worker_id: str, references: Sequence[str],
+                       films: Sequence[FilmRecord], follow_at: datetime, message: str) -> Job:
+        """RENDERING → PRINTING: the output accepted the job as ``references`` (e.g. CUPS job ids).
+
+        The films are recorded, the worker lets go of the job (``claimed_by`` empty) and a worker
+        asks the output about it again at ``follow_at``. Raises :class:`ClaimLostError`.
+        """
+
+    @abc.abstractmethod
+    def keep_printing(self, job_id: str, worker_id: str, follow_at: datetime,
+                      message: str) -> Job:
+        """A PRINTING job the worker asked about is not finished: let go of it until ``follow_at``."""
+
+    @abc.abstractmethod
+    def postpone(self, job_id: str, worker_id: str, retry_at: datetime, message: str) -> Job:
+        """RENDERING → QUEUED because the output is unavailable: ``retries`` + 1, not claimed
+        before ``retry_at``. Raises :class:`ClaimLostError`."""
+
+    @abc.abstractmethod
+    def cancelled(self, job_id: str, worker_id: str, message: str) -> Job:
+        """Record a held job CANCELLED (after an operator's request); its films are kept."""
+
+    @abc.abstractmethod
+    def request_cancel(self, job_id: str) -> Job:
+        """Cancel a job: a QUEUED job at once (CANCELLED); a RENDERING or PRINTING job gets
+        ``cancel_requested`` and its worker cancels it at its next step.
+
+        Raises KeyError for an unknown job, :class:`JobStateError` for a finished one.
+        """
+
+    @abc.abstractmethod
+    def retry(self, job_id: str) -> Job:
+        """FAILED or CANCELLED → QUEUED, attempts and retries reset, films forgotten.
+
+        Raises KeyError, or :class:`JobStateError` when the job is not FAILED / CANCELLED or was
+        purged."""
+
+    @abc.abstractmethod
+    def finished_before(self, cutoff: datetime) -> list[Job]:
+        """DONE / FAILED / CANCELLED jobs not yet purged that finished before ``cutoff``."""
+
+    @abc.abstractmethod
+    def mark_purged(self, job_id: str) -> bool:
+        """Record the job purged, only if it is finished and not purged yet; True if recorded.
+
+        Retention removes files only after this returned True, so that a job an operator just
+        retried is never touched."""
+
+    @abc.abstractmethod
+    def printer_state(self, ae_title: str) -> PrinterState:
+        """The stored state of a printer (defaults for a printer never recorded)."""
+
+    @abc.abstractmethod
+    def printer_states(self) -> list[PrinterState]:
+        """Every recorded printer state."""
+
+    @abc.abstractmethod
+    def set_paused(self, ae_title: str, paused: bool) -> PrinterState:
+        """Pause (its queued jobs wait) or resume a printer."""
+
+    @abc.abstractmethod
+    def set_output_status(self, ae_title: str, status: str, status_info: str,
+                          message: str = "") -> PrinterState:
+        """Record the state of a printer's output device (Printer Status / Status Info terms)."""
+
+    @abc.abstractmethod
+    def queue_lengths(self) -> dict[str, int]:
+        """Printer AE title → number of its unfinished jobs (QUEUED, RENDERING, PRINTING)."""
 
     @abc.abstractmethod
     def requeue_stale(self, claimed_by: Iterable[str] | None = None,
                       max_attempts: int | None = None) -> list[Job]:
-        """Put RENDERING / PRINTING jobs whose worker is gone back to QUEUED; return them.
+        """Put RENDERING jobs whose worker is gone back to QUEUED; return them.
+
+        A PRINTING job whose output already accepted it (``output_ref``) is never rendered again:
+        it stays PRINTING and is let go, so that another worker follows its delivery (a job
+        printed twice is worse than a job followed late).
 
         Parameters
         ----------
@@ -66,8 +149,8 @@ class JobStore(abc.ABC):
             Only jobs claimed by these workers; None: every RENDERING / PRINTING job (at start-up of
             a single node, when no worker of a previous run can still be alive).
         max_attempts
-            Jobs already claimed this many times go to FAILED instead (a job that kills its
-            worker must not do so forever).
+            Jobs whose worker died this many times (claims not ended by an unavailable output)
+            go to FAILED instead (a job that kills its worker must not do so forever).
         """
 
     @abc.abstractmethod

@@ -3,7 +3,21 @@
 One pass (:meth:`Worker.run_once`): claim the next job (:meth:`JobStore.claim_next`: RENDERING),
 load its manifest and pixels from the spool, hand it to the printer's output (for ``pdf``:
 :func:`printserver.layout.job_render.render_job` into the PDF folder), and record DONE with its
-films, or FAILED with a readable reason. Bad input never stops the worker: a
+films, or FAILED with a readable reason.
+
+Outputs whose device can be down or prints later (CUPS):
+
+* the output raises :class:`~printserver.outputs.base.OutputUnavailable` (queue stopped or missing,
+  server down): the job goes back to QUEUED with ``retry_at`` = now + a back-off
+  (``[workers] retry_delay`` doubled per unavailable attempt up to ``retry_max_delay``), and the
+  printer's output status becomes the error's Printer Status / Status Info (PS3.3 C.13.9.1); it
+  returns to NORMAL when the output delivers again;
+* the output accepted the job but has not printed it (``RenderedJob.references``, e.g. CUPS job
+  ids): the job goes PRINTING, the worker lets go of it, and every ``[workers] follow_interval``
+  a worker claims it again to ask the output (:meth:`Output.follow`) until DONE, FAILED or
+  CANCELLED;
+* an operator's cancel of a RENDERING / PRINTING job is carried out at the worker's next step: the
+  device's jobs are cancelled (:meth:`Output.cancel`) and the job recorded CANCELLED. Bad input never stops the worker: a
 :class:`~printserver.layout.status.LayoutError` (image larger than its box with FAIL, unknown film
 size or display format), a corrupt or missing spool file, an output that cannot be written or is
 not implemented, and any unexpected exception (logged with its traceback) fail that job only, and
@@ -22,20 +36,23 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from printserver.config import Config, PrinterConfig
+from printserver.config import Config, PrinterConfig, WorkersConfig
 from printserver.errors import PrintserverError
-from printserver.jobs.model import FilmRecord, Job
+from printserver.jobs.model import FilmRecord, Job, JobState
 from printserver.jobs.spool import MANIFEST_NAME, Spool
 from printserver.jobs.store import ClaimLostError, JobStore, JobStoreError
 from printserver.layout.film_layout import plan_film
 from printserver.layout.job_render import RenderedJob, film_spec
 from printserver.layout.status import LayoutError
 from printserver.outputs import open_output
+from printserver.outputs.base import (DeliveryState, DeviceStatus, Output, OutputError,
+                                      OutputUnavailable)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +62,18 @@ MAX_MESSAGE = 500
 
 class JobFailure(PrintserverError):
     """A job that cannot be finished; the message is what the job record shows."""
+
+
+def retry_delay(retries: int, workers: WorkersConfig) -> float:
+    """Seconds a job waits after its output was unavailable ``retries`` + 1 times in a row.
+
+    Exponential back-off: ``retry_delay · 2^retries``, capped at ``retry_max_delay``.
+    """
+    return min(workers.retry_max_delay, workers.retry_delay * 2.0 ** min(retries, 30))
+
+
+def _after(seconds: float) -> datetime:
+    return datetime.now(timezone.utc) + timedelta(seconds=seconds)
 
 
 @dataclass
@@ -99,17 +128,22 @@ class Worker:
         job = self.store.claim_next(self.worker_id)
         if job is None:
             return None
+        if job.state is JobState.PRINTING:
+            return self.follow(job)
         return self.process(job)
 
     def process(self, job: Job) -> Job:
-        """Render and deliver a claimed job, then record DONE or FAILED."""
+        """Render and deliver a claimed job, then record DONE, PRINTING, waiting or FAILED."""
         log.info("job %s: rendering (attempt %d, printer %s, %d film(s) x %d)", job.job_id,
                  job.attempts, job.printer, job.film_count, job.copies)
         start = time.perf_counter()
         try:
-            films, rendered = self._render(job)
+            output = self._output(job)
+            films, rendered = self._render(job, output)
         except JobStoreError:
             raise
+        except OutputUnavailable as exc:
+            return self._postpone(job, exc)
         except PrintserverError as exc:  # LayoutError, OutputError, spool errors: readable
             return self._fail(job, str(exc))
         except Exception as exc:  # a bug must fail the job, not the worker
@@ -122,7 +156,22 @@ class Worker:
         if rendered.delivery:  # what a PACS or film printer answered
             message += "; " + "; ".join(rendered.delivery)
             message = message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE - 3] + "..."
+        self._record_device(job.printer, DeviceStatus())
         try:
+            current = self.store.get(job.job_id)
+            if current is not None and current.cancel_requested:
+                try:
+                    return self._cancel(job, output, rendered.references, "while rendering")
+                except OutputError as exc:  # PRINTING below; following it cancels again
+                    log.warning("job %s: cancelling %s failed: %s", job.job_id,
+                                " ".join(rendered.references), exc)
+            if rendered.references:
+                printing = self.store.start_printing(
+                    job.job_id, self.worker_id, rendered.references, films,
+                    _after(self.config.workers.follow_interval),
+                    f"{message}; sent to the printer as {' '.join(rendered.references)}")
+                log.info("job %s: PRINTING as %s", job.job_id, " ".join(rendered.references))
+                return printing
             done = self.store.complete(job.job_id, self.worker_id, films, message)
         except ClaimLostError as exc:
             log.warning("job %s: %s", job.job_id, exc)
@@ -131,11 +180,92 @@ class Worker:
                  seconds, ", ".join(str(p) for p in rendered.pdf_files))
         return done
 
-    def _render(self, job: Job) -> tuple[list[FilmRecord], RenderedJob]:
+    def follow(self, job: Job) -> Job:
+        """Ask the output about a PRINTING job; record DONE / FAILED / CANCELLED or let it wait."""
+        references = job.output_ref.split()
+        follow_at = _after(self.config.workers.follow_interval)
+        try:
+            output = self._output(job)
+            if job.cancel_requested:
+                return self._cancel(job, output, references, "while printing")
+            status = output.follow(references)
+            if status.state is DeliveryState.PENDING:
+                self._record_device(job.printer, output.check())
+                return self.store.keep_printing(job.job_id, self.worker_id, follow_at,
+                                                status.message or "printing")
+            if status.state is DeliveryState.DONE:
+                self._record_device(job.printer, DeviceStatus())
+                message = f"printed as {job.output_ref}" + (
+                    f"; {status.message}" if status.message else "")
+                done = self.store.complete(job.job_id, self.worker_id,
+                                           self.store.films(job.job_id), message)
+                log.info("job %s: DONE, printed as %s", job.job_id, job.output_ref)
+                return done
+            if status.state is DeliveryState.CANCELLED:
+                return self.store.cancelled(job.job_id, self.worker_id,
+                                            f"cancelled at the printer: {status.message}")
+            return self._fail(job, f"the printer gave up on {job.output_ref}: {status.message}")
+        except ClaimLostError as exc:
+            log.warning("job %s: %s", job.job_id, exc)
+            return self.store.get(job.job_id) or job
+        except JobStoreError:
+            raise
+        except OutputUnavailable as exc:  # the device cannot be asked now: ask again later
+            self._record_device(job.printer, DeviceStatus.unavailable(exc))
+            log.warning("job %s: printer %s unavailable while printing: %s", job.job_id,
+                        job.printer, exc)
+            return self.store.keep_printing(job.job_id, self.worker_id, follow_at,
+                                            f"waiting for the printer: {exc}")
+        except PrintserverError as exc:
+            return self._fail(job, str(exc))
+        except Exception as exc:  # a bug must fail the job, not the worker
+            log.exception("job %s: unexpected error while following its delivery", job.job_id)
+            return self._fail(job, f"internal error: {type(exc).__name__}: {exc}")
+
+    def _cancel(self, job: Job, output: Output, references: tuple[str, ...] | list[str],
+                when: str) -> Job:
+        """Carry out an operator's cancel: the device's jobs first, then the record."""
+        if references:
+            output.cancel(references)
+        message = f"cancelled by an operator {when}" + (
+            f" (printer jobs {' '.join(references)} cancelled)" if references else "")
+        log.info("job %s: CANCELLED %s", job.job_id, when)
+        return self.store.cancelled(job.job_id, self.worker_id, message)
+
+    def _postpone(self, job: Job, exc: OutputUnavailable) -> Job:
+        """The output cannot take the job now: record the printer's status, wait, retry."""
+        self._record_device(job.printer, DeviceStatus.unavailable(exc))
+        delay = retry_delay(job.retries, self.config.workers)
+        reason = str(exc)[:MAX_MESSAGE - 60]
+        log.warning("job %s: printer %s unavailable (%s); retry in %.0f s", job.job_id,
+                    job.printer, reason, delay)
+        try:
+            return self.store.postpone(job.job_id, self.worker_id, _after(delay),
+                                       f"waiting for the printer (retry {job.retries + 1} in "
+                                       f"{delay:.0f} s): {reason}")
+        except ClaimLostError as lost:
+            log.warning("job %s: %s", job.job_id, lost)
+            return self.store.get(job.job_id) or job
+
+    def _record_device(self, printer: str, status: DeviceStatus) -> None:
+        """Record the printer's output status (a write only when it changed)."""
+        before = self.store.printer_state(printer)
+        if (before.output_status, before.output_status_info) != (status.status,
+                                                                 status.status_info):
+            log.log(logging.INFO if status.status == "NORMAL" else logging.WARNING,
+                    "printer %s: %s / %s %s", printer, status.status, status.status_info,
+                    status.message)
+        self.store.set_output_status(printer, status.status, status.status_info, status.message)
+
+    def _output(self, job: Job) -> Output:
         printer = self.config.printer(job.printer)
         if printer is None:
             raise JobFailure(f"printer {job.printer} is not configured any more")
-        output = open_output(printer, self.config)
+        return open_output(printer, self.config)
+
+    def _render(self, job: Job, output: Output) -> tuple[list[FilmRecord], RenderedJob]:
+        printer = self.config.printer(job.printer)
+        assert printer is not None  # checked by _output
         manifest = self._manifest(job)
 
         def load(film: int, position: int) -> np.ndarray:

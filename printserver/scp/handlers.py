@@ -192,8 +192,9 @@ class PrintHandlers:
             reply = self._dispatch(event, cls, {
                 PRINTER: lambda: printer.get_printer(
                     state.printer, uid, requested, state.strict,
-                    printer.spool_status(self.jobs.spool.root,
-                                         state.limits.max_spool_bytes_per_association)),
+                    printer.current_status(self.store, state.printer.ae_title,
+                                           self.jobs.spool.root,
+                                           state.limits.max_spool_bytes_per_association)),
                 PRINTER_CONFIGURATION: lambda: printer.get_configuration(
                     state.printer, state.limits, uid, requested, state.strict),
                 PRINT_JOB: lambda: get_print_job(self.store, uid, requested, state.printer.name),

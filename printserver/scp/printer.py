@@ -1,7 +1,9 @@
 """Printer (PS3.4 H.4.6) and Printer Configuration Retrieval (PS3.4 H.4.11) N-GET answers.
 
 Both answer from the :class:`~printserver.config.PrinterConfig` of the printer the called AE title
-selected. An empty Attribute Identifier List means all attributes; a requested attribute the SCP
+selected; Printer Status / Printer Status Info from the printer's real state (:func:`current_status`:
+its output device and pause as the job store records them, and the spool). An empty Attribute
+Identifier List means all attributes; a requested attribute the SCP
 does not have gives warning 0107 (strict: 0105) with the others answered.
 """
 
@@ -17,6 +19,8 @@ from pydicom.tag import Tag
 
 from printserver import __version__
 from printserver.config import LimitsConfig, PrinterConfig
+from printserver.jobs.printer_status import printer_status
+from printserver.jobs.store import JobStore
 from printserver.scp.model import (ANNOTATION_BOX, GRAYSCALE_META, PRESENTATION_LUT, PRINT_JOB,
                                    PRINTER_CONFIGURATION_INSTANCE, PRINTER_INSTANCE)
 from printserver.scp.status import DimseError, Reply
@@ -52,6 +56,17 @@ def spool_status(spool_root: Path, reserve_bytes: int) -> tuple[str, str]:
     if shutil.disk_usage(spool_root).free < reserve_bytes:
         return "WARNING", "PRINT BUFF FULL"
     return "NORMAL", "NORMAL"
+
+
+def current_status(store: JobStore, ae_title: str, spool_root: Path,
+                   reserve_bytes: int) -> tuple[str, str]:
+    """(Printer Status, Printer Status Info) of a printer now (PS3.3 C.13.9.1).
+
+    The workers and the CLI run in other processes, so the output device's state and an operator's
+    pause are read from the job store (:func:`printserver.jobs.printer_status.printer_status`
+    says which wins); the spool's own state comes from :func:`spool_status`.
+    """
+    return printer_status(store.printer_state(ae_title), spool_status(spool_root, reserve_bytes))
 
 
 def _select(full: Dataset, requested: Sequence[int] | None, strict: bool) -> Reply:
@@ -151,5 +166,5 @@ def get_configuration(printer: PrinterConfig, limits: LimitsConfig, uid: str | N
     return _select(configuration_dataset(printer, limits), requested, strict)
 
 
-__all__ = ["configuration_dataset", "get_configuration", "get_printer",
+__all__ = ["configuration_dataset", "current_status", "get_configuration", "get_printer",
            "printer_dataset"]

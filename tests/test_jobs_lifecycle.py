@@ -1,0 +1,249 @@
+"""Job lifecycle around outputs that can be down: back-off and claim rules, printer pause/resume
+and status, cancel / retry / reprint, retention that never touches an unfinished job."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from printserver.config import WorkersConfig
+from printserver.jobs import lifecycle
+from printserver.jobs.model import FilmRecord, Job, JobState, PrinterState
+from printserver.jobs.printer_status import printer_status
+from printserver.jobs.retention import purge
+from printserver.jobs.sqlite_store import SQLiteJobStore
+from printserver.jobs.store import ClaimLostError, JobStateError
+from printserver.jobs.worker import Worker, retry_delay
+from scp_fixtures import REPO, InProcessServer
+from test_worker import print_job
+
+UTC = timezone.utc
+
+
+def _row(job_id: str, printer: str = "PRINTSCP", minute: int = 0) -> Job:
+    stamp = f"2026-01-01T00:{minute:02d}:00.000+00:00"
+    return Job(job_id=job_id, print_job_uid=f"1.2.3.{abs(hash(job_id)) % 10**8}",
+               state=JobState.QUEUED, printer=printer, calling_ae="CT", called_ae=printer,
+               film_session_label="", print_priority="MED", film_count=1, copies=1,
+               created_at=stamp, updated_at=stamp, spool_dir=job_id, manifest_sha256="")
+
+
+@pytest.fixture
+def store(tmp_path):
+    with SQLiteJobStore(tmp_path / "db.sqlite3") as s:
+        yield s
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "printserver", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+
+
+# --- back-off and claim rules ----------------------------------------------------------------
+
+def test_retry_delay_doubles_and_is_capped():
+    workers = WorkersConfig(retry_delay=5.0, retry_max_delay=60.0)
+    assert [retry_delay(n, workers) for n in range(6)] == [5, 10, 20, 40, 60, 60]
+    assert retry_delay(1000, workers) == 60
+
+
+def test_a_postponed_job_is_not_claimed_before_its_retry_time(store):
+    store.add(_row("a", minute=0))
+    store.add(_row("b", minute=1))
+    now = datetime.now(UTC)
+    a = store.claim_next("w1")
+    assert a.job_id == "a" and a.attempts == 1
+    waiting = store.postpone("a", "w1", now + timedelta(seconds=30), "CUPS queue stopped")
+    assert waiting.state is JobState.QUEUED and waiting.retries == 1 and waiting.retry_at
+    assert waiting.claimed_by == "" and waiting.message == "CUPS queue stopped"
+    with pytest.raises(ClaimLostError):  # no longer held
+        store.postpone("a", "w1", now, "again")
+    # the older job waits: the younger one goes first, then nothing until the retry time
+    assert store.claim_next("w2").job_id == "b"
+    assert store.claim_next("w2") is None
+    assert store.claim_next("w2", now=now + timedelta(seconds=10)) is None
+    again = store.claim_next("w2", now=now + timedelta(seconds=31))
+    assert again.job_id == "a" and again.attempts == 2 and again.retries == 1
+    assert again.retry_at == ""
+    # a worker death after waits: only the deaths count towards max_attempts
+    assert store.requeue_stale(["w2"], max_attempts=2)[0].state is JobState.QUEUED
+
+
+def test_printing_jobs_are_followed_without_new_attempts_and_never_rendered_twice(store):
+    store.add(_row("p"))
+    job = store.claim_next("w1")
+    film = FilmRecord("p", 1, 1, ("/x.pdf",), "", 355.6, 431.8, 50.0, 0.1)
+    now = datetime.now(UTC)
+    printing = store.start_printing("p", "w1", ["paper-7"], [film], now + timedelta(seconds=5),
+                                    "sent")
+    assert printing.state is JobState.PRINTING and printing.output_ref == "paper-7"
+    assert printing.claimed_by == "" and printing.printing_at and store.films("p") == [film]
+    assert store.claim_next("w2") is None  # not due yet
+    followed = store.claim_next("w2", now=now + timedelta(seconds=6))
+    assert followed.state is JobState.PRINTING and followed.claimed_by == "w2"
+    assert followed.attempts == job.attempts == 1
+    assert store.claim_next("w3", now=now + timedelta(seconds=6)) is None  # held by w2
+    # the follower dies: the job stays PRINTING (its CUPS job exists), let go for another worker
+    (left,) = store.requeue_stale(["w2"], max_attempts=1)
+    assert left.state is JobState.PRINTING and left.claimed_by == "" and left.retry_at == ""
+    assert store.requeue_stale(max_attempts=1) == []  # at start-up too: nothing to requeue
+    assert store.claim_next("w3").claimed_by == "w3"
+    done = store.complete("p", "w3", store.films("p"), "printed")
+    assert done.state is JobState.DONE and store.films("p") == [film]
+
+
+# --- printers: pause, resume, status ---------------------------------------------------------
+
+def test_a_paused_printer_keeps_its_jobs_waiting(store):
+    store.add(_row("paper1", "PAPER", 0))
+    store.add(_row("film1", "FILM", 1))
+    paused = store.set_paused("PAPER", True)
+    assert paused.paused and paused.paused_at
+    assert store.claim_next("w1").job_id == "film1"
+    assert store.claim_next("w1") is None
+    assert store.queue_lengths() == {"PAPER": 1, "FILM": 1}
+    resumed = store.set_paused("PAPER", False)
+    assert not resumed.paused and resumed.paused_at == ""
+    assert store.claim_next("w1").job_id == "paper1"
+
+
+def test_printer_status_combines_output_pause_and_spool(store):
+    assert store.printer_state("PAPER") == PrinterState("PAPER")
+    assert printer_status(store.printer_state("PAPER")) == ("NORMAL", "NORMAL")
+    store.set_paused("PAPER", True)
+    assert printer_status(store.printer_state("PAPER")) == ("WARNING", "PRINTER OFFLINE")
+    state = store.set_output_status("PAPER", "FAILURE", "PRINTER DOWN", "CUPS server down")
+    assert (state.output_status, state.message) == ("FAILURE", "CUPS server down")
+    assert printer_status(state) == ("FAILURE", "PRINTER DOWN")
+    store.set_paused("PAPER", False)
+    store.set_output_status("PAPER", "NORMAL", "NORMAL")
+    assert printer_status(store.printer_state("PAPER"),
+                          ("WARNING", "PRINT BUFF FULL")) == ("WARNING", "PRINT BUFF FULL")
+    assert [p.ae_title for p in store.printer_states()] == ["PAPER"]
+
+
+# --- cancel / retry / reprint -----------------------------------------------------------------
+
+def test_cancel_waiting_at_once_and_rendering_at_the_next_step(tmp_path):
+    srv = InProcessServer(tmp_path / "srv", '[[printers]]\nae_title = "PRINTSCP"\n'
+                                            'resolution_dpi = { STANDARD = 25 }\n')
+    try:
+        waiting = print_job(srv, fmt="STANDARD\\1,1")
+        rendering = print_job(srv, fmt="STANDARD\\1,1")
+        cancelled = lifecycle.cancel(srv.store, waiting.job_id)
+        assert cancelled.state is JobState.CANCELLED and cancelled.finished_at
+        assert "cancelled by an operator" in cancelled.message
+        with pytest.raises(JobStateError, match="nothing to cancel"):
+            lifecycle.cancel(srv.store, waiting.job_id)
+        with pytest.raises(JobStateError, match="no job"):
+            lifecycle.cancel(srv.store, "nope")
+
+        worker = Worker(srv.config, srv.store, srv.spool, "test:w1")
+        claimed = srv.store.claim_next("test:w1")
+        assert claimed.job_id == rendering.job_id
+        marked = lifecycle.cancel(srv.store, rendering.job_id)
+        assert marked.state is JobState.RENDERING and marked.cancel_requested
+        result = worker.process(claimed)
+        assert result.state is JobState.CANCELLED and "while rendering" in result.message
+        assert worker.run_once() is None
+
+        # retry: CANCELLED / FAILED → QUEUED, counters reset; then it prints
+        again = lifecycle.retry(srv.store, rendering.job_id)
+        assert again.state is JobState.QUEUED and again.attempts == 0
+        assert not again.cancel_requested and again.finished_at == ""
+        assert worker.run_once().state is JobState.DONE
+        with pytest.raises(JobStateError, match="only a FAILED or CANCELLED job"):
+            lifecycle.retry(srv.store, rendering.job_id)
+    finally:
+        srv.stop()
+
+
+def test_reprint_is_a_new_job_from_the_same_films_and_the_original_is_untouched(tmp_path):
+    srv = InProcessServer(tmp_path / "srv", '[[printers]]\nae_title = "PRINTSCP"\n'
+                                            'resolution_dpi = { STANDARD = 25 }\n')
+    try:
+        original = print_job(srv, fmt="STANDARD\\2,2", copies=2)
+        worker = Worker(srv.config, srv.store, srv.spool, "test:w1")
+        done = worker.run_once()
+        assert done.state is JobState.DONE
+        before = (srv.store.get(original.job_id), srv.store.films(original.job_id),
+                  sorted(p.name for p in srv.spool.job_dir(original).iterdir()))
+
+        copy = lifecycle.reprint(srv.store, srv.spool, original.job_id)
+        assert copy.job_id != original.job_id and copy.print_job_uid != original.print_job_uid
+        assert copy.state is JobState.QUEUED and copy.spool_dir == copy.job_id
+        assert (copy.printer, copy.film_count, copy.copies) == (
+            original.printer, original.film_count, original.copies)
+        manifest = srv.spool.load_manifest(copy)
+        assert manifest["reprint_of"] == original.job_id and manifest["job_id"] == copy.job_id
+        # the same pixels (hard links), checked by the worker against the manifest's SHA-256
+        reprinted = worker.run_once()
+        assert reprinted.job_id == copy.job_id and reprinted.state is JobState.DONE
+        assert len(srv.store.films(copy.job_id)) == 1
+        pdfs = sorted(p.name for p in (srv.config.data_dir / "films").glob("*.pdf"))
+        assert len(pdfs) == 4 and sum(copy.job_id in n for n in pdfs) == 2
+        after = (srv.store.get(original.job_id), srv.store.films(original.job_id),
+                 sorted(p.name for p in srv.spool.job_dir(original).iterdir()))
+        assert after == before
+    finally:
+        srv.stop()
+
+
+# --- retention --------------------------------------------------------------------------------
+
+def test_purge_removes_only_finished_jobs_older_than_the_age(tmp_path):
+    srv = InProcessServer(tmp_path / "srv", '[[printers]]\nae_title = "PRINTSCP"\n'
+                                            'resolution_dpi = { STANDARD = 25 }\n')
+    try:
+        jobs = {name: print_job(srv, fmt="STANDARD\\1,1")
+                for name in ("done", "failed", "cancelled", "queued", "rendering", "printing")}
+        worker = Worker(srv.config, srv.store, srv.spool, "w")
+        store = srv.store
+        done = worker.process(store.claim_next("w"))
+        assert done.job_id == jobs["done"].job_id and done.state is JobState.DONE
+        store.claim_next("w")
+        store.fail(jobs["failed"].job_id, "w", "broken")
+        lifecycle.cancel(store, jobs["cancelled"].job_id)
+        claimed = [store.claim_next("w2") for _ in range(3)]
+        assert [c.job_id for c in claimed] == [jobs[n].job_id for n in
+                                               ("queued", "rendering", "printing")]
+        store.postpone(jobs["queued"].job_id, "w2", datetime.now(UTC), "waiting")
+        store.start_printing(jobs["printing"].job_id, "w2", ["paper-1"], [],
+                             datetime.now(UTC) + timedelta(hours=1), "sent")
+        films = [Path(p) for f in store.films(done.job_id) for p in (*f.pdf_files, f.preview)]
+        assert films and all(p.is_file() for p in films)
+
+        # nothing is old enough yet
+        assert purge(store, srv.spool, 1).jobs == []
+        later = datetime.now(UTC) + timedelta(days=2)
+        report = purge(store, srv.spool, 1, now=later)
+        finished = {jobs[n].job_id for n in ("done", "failed", "cancelled")}
+        assert set(report.jobs) == finished and report.files >= len(films) + 3
+        for name, job in jobs.items():
+            record = store.get(job.job_id)
+            if job.job_id in finished:
+                assert record.purged_at and not srv.spool.job_dir(job).exists()
+            else:
+                assert record.purged_at == "" and srv.spool.job_dir(job).is_dir(), name
+                assert (srv.spool.job_dir(job) / "manifest.json").is_file()
+        assert not any(p.exists() for p in films)
+        assert purge(store, srv.spool, 1, now=later).jobs == []  # once
+        with pytest.raises(JobStateError, match="purged"):
+            lifecycle.retry(store, jobs["failed"].job_id)
+        with pytest.raises(JobStateError, match="purged"):
+            lifecycle.reprint(store, srv.spool, jobs["done"].job_id)
+        # an unfinished job is never purged, however old
+        assert store.mark_purged(jobs["rendering"].job_id) is False
+
+        data_dir = str(srv.config.data_dir)
+        out = cli("jobs", "purge", "--older-than", "0", "--json", "--data-dir", data_dir)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["jobs"] == []
+    finally:
+        srv.stop()
