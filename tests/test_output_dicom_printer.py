@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import time
+
 import numpy as np
 import pytest
 
@@ -28,7 +30,7 @@ output = {{ kind = "dicom", host = "127.0.0.1", port = {port}, called_aet = "PRI
 
 
 def config(port: int) -> str:
-    return (PRINTER.format(ae="COMPOSED", port=port, mode="composed", rows=0, columns=0)
+    return ("[workers]\nretry_delay = 0.2\nretry_max_delay = 0.5\n" + PRINTER.format(ae="COMPOSED", port=port, mode="composed", rows=0, columns=0)
             + PRINTER.format(ae="SMALL", port=port, mode="composed", rows=425, columns=400)
             + PRINTER.format(ae="BOXES", port=port, mode="boxes", rows=0, columns=0))
 
@@ -159,3 +161,22 @@ def test_failure_status_is_a_permanent_error(srv, film_printer):
         open_output(printer, srv.config).deliver(
             manifest, lambda f, p: srv.spool.load_pixels(job, f, p, manifest))
     assert not isinstance(e.value, OutputUnavailable)
+
+
+def test_job_waits_while_the_film_printer_is_down_and_prints_once_it_is_back(srv, film_printer):
+    job = print_film(srv, "COMPOSED", fmt="STANDARD\\1,1", positions=(1,))
+    film_printer.stop()
+    waiting = run_one(srv)
+    assert waiting.job_id == job.job_id and waiting.state is JobState.QUEUED
+    assert waiting.retries == 1 and waiting.retry_at and "is unavailable" in waiting.message
+    state = srv.store.printer_state("COMPOSED")
+    assert (state.output_status, state.output_status_info) == ("FAILURE", "PRINTER DOWN")
+
+    film_printer.start()  # same port, same database folder
+    deadline = time.monotonic() + 10
+    while (done := run_one(srv)) is None or done.state is not JobState.DONE:
+        assert time.monotonic() < deadline, done
+        time.sleep(0.1)
+    assert done.job_id == job.job_id and "1 film(s) printed" in done.message
+    assert len(film_printer.stored_prints()) == 1  # printed once
+    assert srv.store.printer_state("COMPOSED").output_status == "NORMAL"

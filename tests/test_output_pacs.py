@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,9 @@ class StoreSCP:
 
 def config(port: int) -> str:
     return f"""
+[workers]
+retry_delay = 0.2
+retry_max_delay = 0.5
 [[printers]]
 ae_title = "ARCHIVE"
 name = "film archive"
@@ -268,3 +272,22 @@ def test_unreachable_pacs_is_an_unavailable_error(srv, pacs):
         open_output(printer, srv.config).deliver(
             manifest, lambda f, p: srv.spool.load_pixels(job, f, p, manifest))
     assert pacs.instances() == {}
+
+
+def test_job_waits_while_the_pacs_is_down_and_is_stored_once_it_is_back(srv, pacs):
+    (job,) = print_session(srv, FilmSessionLabel="ID:1 NAME:A^B")
+    pacs.stop()
+    worker = Worker(srv.config, srv.store, srv.spool, "test:pacs")
+    waiting = worker.run_once()
+    assert waiting.job_id == job.job_id and waiting.state is JobState.QUEUED
+    assert "PACS PACS at 127.0.0.1" in waiting.message and "unavailable" in waiting.message
+    assert srv.store.printer_state("ARCHIVE").output_status_info == "PRINTER DOWN"
+
+    pacs.start()  # same port and folder
+    deadline = time.monotonic() + 10
+    while (done := worker.run_once()) is None or done.state is not JobState.DONE:
+        assert time.monotonic() < deadline, done
+        time.sleep(0.1)
+    assert done.job_id == job.job_id
+    (ds,) = pacs.instances().values()
+    assert ds.PatientID == "1"
