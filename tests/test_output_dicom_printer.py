@@ -84,7 +84,9 @@ def test_composed_film_arrives_as_one_pvalue_image_of_the_film_raster(srv, film_
     done = run_one(srv)
     assert done.job_id == job.job_id and done.state is JobState.DONE, done.message
     # the statuses dcmprscp answered are on the job
-    assert "PRINTSCP: 1 film(s) printed, statuses 0x0000x" in done.message
+    # N-GET Printer, N-CREATE Film Session and Film Box, N-SET Image Box, N-ACTION, N-DELETE
+    # Film Box and Film Session: seven successes
+    assert "PRINTSCP: 1 film(s) printed, statuses 0x0000 (7)" in done.message
     (film,) = srv.store.films(job.job_id)
     assert film.pdf_files == () and Path(film.preview).is_file()  # a preview, no local file
 

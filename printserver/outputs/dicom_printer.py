@@ -190,7 +190,7 @@ def _summary(result: PrintResult) -> str:
     """One line: films printed and the status codes answered, warnings and failures named."""
     counts = Counter("none" if r.status is None else f"0x{r.status:04X}" for r in result.responses)
     line = (f"{result.called_aet}: {result.films_printed} film(s) printed, statuses "
-            + ", ".join(f"{code}x{n}" for code, n in sorted(counts.items())))
+            + ", ".join(f"{code} ({n})" for code, n in sorted(counts.items())))
     notable = [f"{r.operation} {r.sop_class} {r.context}: 0x{r.status:04X} {r.meaning}"
                + (f" ({r.error_comment})" if r.error_comment else "")
                for r in result.responses if r.status not in (None, 0x0000)]
