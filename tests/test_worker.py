@@ -35,7 +35,7 @@ output = { kind = "pdf", path = "films", filename_template = "{printer}_{job_id}
 [[printers]]
 ae_title = "PAPER"
 resolution_dpi = { STANDARD = 50 }
-output = { kind = "cups", queue = "paper" }
+output = { kind = "cups" }
 """
 
 
@@ -209,7 +209,7 @@ def test_bad_jobs_fail_with_a_reason_and_the_next_job_renders(srv):
         odd: "internal error: ValueError",
         size: "99INX99IN",
         truncated: "manifest.json: unreadable",
-        paper: "output kind 'cups' is not implemented yet",
+        paper: "output kind 'cups' needs output.queue",
     }
     for job, reason in expected.items():
         record = final(job)

@@ -1,4 +1,4 @@
-"""Outputs of finished films: a PDF folder today; CUPS, DICOM film printer and PACS later.
+"""Outputs of finished films: a PDF folder, a CUPS queue, a DICOM film printer, a PACS.
 
 :func:`open_output` picks the output of a printer by its ``output.kind``.
 """
@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 from printserver.config import Config, PrinterConfig
-from printserver.outputs.base import Output, OutputError
+from printserver.outputs.base import Output, OutputError, OutputUnavailable
+from printserver.outputs.cups import CupsOutput
 from printserver.outputs.dicom_printer import DicomPrinterOutput
 from printserver.outputs.pacs import PacsOutput
 from printserver.outputs.pdf_folder import PdfFolderOutput
 
 #: output kinds the configuration accepts but that have no implementation yet
-PLANNED_KINDS = ("cups",)
+PLANNED_KINDS: tuple[str, ...] = ()
 
 
 def open_output(printer: PrinterConfig, config: Config) -> Output:
@@ -30,11 +31,13 @@ def open_output(printer: PrinterConfig, config: Config) -> Output:
         return PacsOutput(printer, config)
     if kind == DicomPrinterOutput.kind:
         return DicomPrinterOutput(printer, config)
+    if kind == CupsOutput.kind:
+        return CupsOutput(printer, config)
     if kind in PLANNED_KINDS:
         raise OutputError(f"printer {printer.ae_title}: output kind {kind!r} is not implemented yet")
     raise OutputError(f"printer {printer.ae_title}: unknown output kind {printer.output.kind!r} "
-                      f"(known: pdf, pacs, dicom, {', '.join(PLANNED_KINDS)})")
+                      "(known: pdf, cups, dicom, pacs)")
 
 
-__all__ = ["DicomPrinterOutput", "Output", "OutputError", "PacsOutput", "PdfFolderOutput",
-           "open_output"]
+__all__ = ["CupsOutput", "DicomPrinterOutput", "Output", "OutputError", "OutputUnavailable",
+           "PacsOutput", "PdfFolderOutput", "open_output"]
