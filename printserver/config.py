@@ -198,6 +198,8 @@ class WorkersConfig:
     retry_max_delay: float = 300.0
     #: seconds between two questions to a device about a job it is printing (CUPS job state)
     follow_interval: float = 2.0
+    #: seconds between two probes of the printers' output devices by serve (printer status)
+    probe_interval: float = 30.0
 
     def __post_init__(self) -> None:
         if self.count is not None and (type(self.count) is not int or self.count < 0):
@@ -208,8 +210,8 @@ class WorkersConfig:
             raise ConfigError("workers.max_attempts must be >= 1")
         if not 0 < self.retry_delay <= self.retry_max_delay:
             raise ConfigError("workers: need 0 < retry_delay <= retry_max_delay")
-        if not self.follow_interval > 0:
-            raise ConfigError("workers.follow_interval must be > 0")
+        if not self.follow_interval > 0 or not self.probe_interval > 0:
+            raise ConfigError("workers.follow_interval and probe_interval must be > 0")
 
     @property
     def processes(self) -> int:

@@ -247,3 +247,27 @@ def test_purge_removes_only_finished_jobs_older_than_the_age(tmp_path):
         assert json.loads(out.stdout)["jobs"] == []
     finally:
         srv.stop()
+
+
+def test_serve_purges_old_finished_jobs_at_start(tmp_path, print_scp_factory):
+    import time
+
+    printer = '[[printers]]\nae_title = "PRINTSCP"\nresolution_dpi = { STANDARD = 25 }\n'
+    srv = InProcessServer(tmp_path / "srv", printer)
+    try:
+        done = print_job(srv, fmt="STANDARD\\1,1")
+        assert Worker(srv.config, srv.store, srv.spool, "w").run_once().state is JobState.DONE
+        waiting = print_job(srv, fmt="STANDARD\\1,1")
+    finally:
+        srv.stop()
+    time.sleep(1.0)
+    scp = print_scp_factory(printer + "[retention]\ndays = 0.00001\n[workers]\ncount = 0\n",
+                            data_dir=srv.config.data_dir)  # 0.864 s
+    store = scp.store()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not store.get(done.job_id).purged_at:
+        time.sleep(0.1)
+    assert store.get(done.job_id).purged_at
+    assert not (srv.config.spool_dir / done.spool_dir).exists()
+    assert store.get(waiting.job_id).state is JobState.QUEUED
+    assert (srv.config.spool_dir / waiting.spool_dir / "manifest.json").is_file()

@@ -55,6 +55,7 @@ poll_interval = 0.1
 follow_interval = 0.3
 retry_delay = 0.5
 retry_max_delay = 1.0
+probe_interval = 0.5
 """
 
 
@@ -124,6 +125,35 @@ def test_films_come_out_of_cups_as_pdfs_of_the_film_size(cups, tmp_path):
         (page,) = PdfReader(pdf).pages
         width, height = page_mm(page)
         assert width == pytest.approx(210, abs=1) and height == pytest.approx(297, abs=1)
+    finally:
+        srv.stop()
+
+
+def test_the_paper_printers_characteristic_curve_is_applied(cups, tmp_path):
+    from printserver.layout.device import MeasuredPrinterProfile
+
+    curve = tmp_path / "paper.csv"  # a reflection step wedge: DDL 0 darkest, 255 paper white
+    curve.write_text("ddl,od\n0,2.05\n64,1.20\n128,0.62\n192,0.25\n255,0.06\n")
+    text = config(cups, "paper6", f'characteristic_file = "{curve}"\n')
+    text = text.replace("[workers]", f'[[printers]]\nae_title = "LIGHTBOX"\n'
+                        f'resolution_dpi = {{ STANDARD = 50 }}\n'
+                        f'output = {{ kind = "cups", queue = "paper6", host = "127.0.0.1", '
+                        f'port = {cups.port} }}\n\n[workers]')
+    srv = InProcessServer(tmp_path / "srv", text)
+    try:
+        values = {}
+        for printer in ("PAPER", "LIGHTBOX"):
+            job = print_job(srv, called=printer, fmt="STANDARD\\1,1", BorderDensity="WHITE",
+                            EmptyImageDensity="WHITE", FilmSizeID="A4")
+            assert run_until_finished(srv, job.job_id).state is JobState.DONE
+            (film,) = srv.store.films(job.job_id)
+            (image,) = PdfReader(film.pdf_files[0]).pages[0].images
+            values[printer] = image.image.convert("L").getpixel((0, 0))
+        # the white border is Min Density 0.20 OD: sent as the drive level the paper prints at
+        # 0.20 OD, not the light box's sRGB grey (208)
+        expected = int(MeasuredPrinterProfile.from_file(curve).drive_lut()[200])
+        assert values["PAPER"] == expected and 192 < expected < 255
+        assert values["LIGHTBOX"] == 208
     finally:
         srv.stop()
 
@@ -225,6 +255,11 @@ def test_stopped_queue_fails_the_printer_and_the_job_waits_then_prints_once(cups
     scp = print_scp_factory(config(cups, queue))
     assert printer_status_over_dicom(scp.port) == ("NORMAL", "NORMAL")
     cups.disable(queue, "out of paper")
+    # serve's probe sees the stopped queue while no job is printing
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and printers_list(scp)["status"] != "FAILURE":
+        time.sleep(0.2)
+    assert printer_status_over_dicom(scp.port) == ("FAILURE", "PRINTER OFFLINE")
     before = set(cups.pdfs())
     with PrintSCU(scp.port, called="PAPER") as scu:
         fs = scu.film_session()

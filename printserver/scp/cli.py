@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from printserver.jobs.housekeeping import Housekeeper
     from printserver.jobs.pool import WorkerPool
     from printserver.scp.server import PrintServer
 
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
     server = PrintServer(config)
     workers = WorkerPool(config)
+    housekeeper = Housekeeper(config)
     try:
         try:
             server.start()
@@ -45,10 +47,12 @@ def run(args: argparse.Namespace) -> int:
             raise PrintserverError(f"cannot listen on {config.dicom.host}:{config.dicom.port}: "
                                    f"{exc.strerror or exc}") from None
         workers.start()
+        housekeeper.start()  # retention purges, printer status probes
         while not stop.wait(1.0):
             pass
     finally:
         try:
+            housekeeper.stop()
             server.stop()
         finally:
             workers.stop()
