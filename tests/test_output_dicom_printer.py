@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from pydicom.dataset import Dataset
 
 from conftest import require_tool
 from dcmtk_print import DcmprscpServer, PrinterProfile
@@ -18,7 +19,7 @@ from printserver.jobs import Job, JobState
 from printserver.jobs.worker import Worker
 from printserver.outputs import open_output
 from printserver.outputs.base import OutputError, OutputUnavailable
-from scp_fixtures import FILM_BOX, IMAGE_BOX, InProcessServer, image_box_ds
+from scp_fixtures import FILM_BOX, IMAGE_BOX, PLUT, InProcessServer, image_box_ds, reference
 
 #: the printer section of a printserver configuration forwarding to dcmprscp
 PRINTER = """
@@ -30,7 +31,8 @@ output = {{ kind = "dicom", host = "127.0.0.1", port = {port}, called_aet = "PRI
 
 
 def config(port: int) -> str:
-    return ("[workers]\nretry_delay = 0.2\nretry_max_delay = 0.5\n" + PRINTER.format(ae="COMPOSED", port=port, mode="composed", rows=0, columns=0)
+    return ("[workers]\nretry_delay = 0.2\nretry_max_delay = 0.5\n"
+            + PRINTER.format(ae="COMPOSED", port=port, mode="composed", rows=0, columns=0)
             + PRINTER.format(ae="SMALL", port=port, mode="composed", rows=425, columns=400)
             + PRINTER.format(ae="BOXES", port=port, mode="boxes", rows=0, columns=0))
 
@@ -55,11 +57,16 @@ def srv(tmp_path, film_printer):
 
 def print_film(srv: InProcessServer, called: str, fmt: str = "STANDARD\\2,2",
                positions: tuple[int, ...] = (1, 2, 3, 4), reverse: tuple[int, ...] = (),
-               **film: str) -> Job:
+               plut: Dataset | None = None, **film: object) -> Job:
     """One film; image box ``p`` holds a flat 12-bit image of value 800·p (Polarity REVERSE for
-    the positions in ``reverse``); boxes not in ``positions`` stay empty."""
+    the positions in ``reverse``); boxes not in ``positions`` stay empty; ``plut`` is created as
+    a Presentation LUT and referenced by the film box."""
     before = {j.job_id for j in srv.store.list()}
     with srv.scu(called=called) as scu:
+        if plut is not None:
+            created = scu.create(PLUT, plut)
+            assert created.status == 0, hex(created.status)
+            film["ReferencedPresentationLUTSequence"] = reference(PLUT, created.affected_uid)
         fs = scu.film_session(FilmSessionLabel="forwarded")
         fb = scu.film_box(fs, fmt, FilmSizeID="14INX17IN", **film)
         assert fb.status == 0, hex(fb.status)
@@ -131,7 +138,8 @@ def test_boxes_mode_forwards_the_original_boxes_and_display_format(srv, film_pri
     box = sp.FilmBoxContentSequence[0]
     assert box.ImageDisplayFormat == "STANDARD\\2,2" and box.MagnificationType == "REPLICATE"
     images = film_printer.received(sp)
-    # box 2 was empty: a flat image at Empty Image Density (BLACK → P-value 0) keeps box 3 in place
+    # box 2 was empty: a flat image at Empty Image Density (BLACK: P-value 0) keeps box 3 in
+    # place
     assert sorted(images) == [1, 2, 3, 4]
     assert [(images[p].Rows, images[p].Columns) for p in (1, 3, 4)] == [(64, 48)] * 3
     assert int(images[1].pixel_array.max()) == int(images[1].pixel_array.min()) == 800
@@ -140,6 +148,37 @@ def test_boxes_mode_forwards_the_original_boxes_and_display_format(srv, film_pri
     # Polarity REVERSE applied here: 4095 - 3200, sent with Polarity NORMAL
     assert int(images[4].pixel_array.max()) == int(images[4].pixel_array.min()) == 895
     assert all((b.get("Polarity") or "NORMAL") == "NORMAL" for b in sp.ImageBoxContentSequence)
+
+
+def test_boxes_mode_applies_a_lut_table_and_forwards_lin_od(srv, film_printer):
+    # a 12-bit table that inverts: the P-values sent are 4095 - 800·p, with no Presentation LUT
+    table = Dataset()
+    item = Dataset()
+    item.add_new(0x00283002, "US", [4096, 0, 12])
+    item.add_new(0x00283006, "OW", (4095 - np.arange(4096)).astype("<u2").tobytes())
+    table.PresentationLUTSequence = [item]
+    print_film(srv, "BOXES", fmt="STANDARD\\1,2", positions=(1, 2), plut=table)
+    assert run_one(srv).state is JobState.DONE
+    lin_od = Dataset()
+    lin_od.PresentationLUTShape = "LIN OD"
+    print_film(srv, "BOXES", fmt="STANDARD\\1,2", positions=(1, 2), plut=lin_od)
+    assert run_one(srv).state is JobState.DONE
+
+    prints = film_printer.stored_prints()
+    assert len(prints) == 2
+    # (both may be stamped in the same second: tell them apart by the film box's PLUT reference)
+    (first,) = [sp for sp in prints
+                if "ReferencedPresentationLUTSequence" not in sp.FilmBoxContentSequence[0]]
+    (second,) = [sp for sp in prints if sp is not first]
+    images = film_printer.received(first)
+    assert [int(images[p].pixel_array.min()) for p in (1, 2)] == [4095 - 800, 4095 - 1600]
+    # LIN OD defines densities, not P-values: forwarded as it is, with the stored values
+    images = film_printer.received(second)
+    assert [int(images[p].pixel_array.min()) for p in (1, 2)] == [800, 1600]
+    (forwarded,) = second.PresentationLUTContentSequence
+    assert forwarded.PresentationLUTShape == "LIN OD"
+    referenced = second.FilmBoxContentSequence[0].ReferencedPresentationLUTSequence[0]
+    assert referenced.ReferencedSOPInstanceUID == forwarded.SOPInstanceUID
 
 
 def test_film_printer_down_is_unavailable(srv, film_printer):
@@ -175,10 +214,11 @@ def test_job_waits_while_the_film_printer_is_down_and_prints_once_it_is_back(srv
     assert (state.output_status, state.output_status_info) == ("FAILURE", "PRINTER DOWN")
 
     film_printer.start()  # same port, same database folder
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 40  # one attempt may wait output.timeout (10 s)
     while (done := run_one(srv)) is None or done.state is not JobState.DONE:
-        assert time.monotonic() < deadline, done
+        assert time.monotonic() < deadline, (srv.store.get(job.job_id), film_printer.log()[-3000:])
         time.sleep(0.1)
     assert done.job_id == job.job_id and "1 film(s) printed" in done.message
     assert len(film_printer.stored_prints()) == 1  # printed once
     assert srv.store.printer_state("COMPOSED").output_status == "NORMAL"
+

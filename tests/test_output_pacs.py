@@ -284,9 +284,10 @@ def test_job_waits_while_the_pacs_is_down_and_is_stored_once_it_is_back(srv, pac
     assert srv.store.printer_state("ARCHIVE").output_status_info == "PRINTER DOWN"
 
     pacs.start()  # same port and folder
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 40  # one attempt may wait output.timeout (10 s)
     while (done := worker.run_once()) is None or done.state is not JobState.DONE:
-        assert time.monotonic() < deadline, done
+        assert time.monotonic() < deadline, (srv.store.get(job.job_id),
+                                             pacs.log_path.read_text()[-3000:])
         time.sleep(0.1)
     assert done.job_id == job.job_id
     (ds,) = pacs.instances().values()

@@ -33,11 +33,12 @@ N-DELETE Film Session and A-RELEASE). Two modes, ``output.mode``:
 **Statuses.** Every response is logged; the job's message gets one line per film session with
 the films printed and the status codes answered (``RenderedJob.delivery``).
 
-**Failures.** A printer that cannot be reached, rejects the association or a context it needs,
-or aborts / stops answering before any film was printed raises :class:`OutputUnavailable`:
-nothing was printed, the job waits and is retried. A failure status, or an abort after a film was
-printed, raises :class:`OutputError` naming the status, its meaning and where it happened (a retry
-would print the films already printed a second time).
+**Failures.** A printer that cannot be reached, rejects the association, or aborts / stops
+answering before any film was printed raises :class:`OutputUnavailable`: nothing was printed,
+the job waits and is retried. A printer without a SOP class the print needs (Basic Grayscale
+Print Management Meta; Presentation LUT for LIN OD), a failure status (named with its meaning
+and where it happened), or an abort after a film was printed raise :class:`OutputError` (a
+retry would print the films already printed a second time).
 """
 
 from __future__ import annotations
@@ -289,6 +290,10 @@ class DicomPrinterOutput(Output):
         try:
             result = scu.print(sources, group[0].options)
         except AssociationError as exc:
+            if "does not support" in str(exc):
+                # it answered, but lacks a SOP class this print needs (Basic Grayscale Print
+                # Management Meta, or Presentation LUT for LIN OD): waiting will not help
+                raise OutputError(f"{self.where}: {exc}") from exc
             if printed_before:
                 raise OutputError(f"{self.where}: film(s) {films} not printed after "
                                   f"{printed_before} film(s) were: {exc}") from exc
