@@ -295,3 +295,59 @@ def test_stopped_queue_fails_the_printer_and_the_job_waits_then_prints_once(cups
     assert len([p for p in cups.pdfs() if p not in before]) == 1
     assert printer_status_over_dicom(scp.port) == ("NORMAL", "NORMAL")
     assert printers_list(scp)["status"] == "NORMAL"
+
+
+def test_a_job_already_in_cups_is_not_sent_again(cups, tmp_path):
+    """A worker that died between lp and recording the CUPS job id: the retry finds the job by
+    its title and sends nothing."""
+    from printserver.outputs import open_output
+
+    srv = InProcessServer(tmp_path / "srv", config(cups, "paper7"))
+    try:
+        job = print_job(srv, called="PAPER", fmt="STANDARD\\1,1")
+        manifest = srv.spool.load_manifest(job)
+        output = open_output(srv.config.printer("PAPER"), srv.config)
+
+        def load(film: int, position: int):
+            return srv.spool.load_pixels(job, film, position, manifest)
+
+        first = output.deliver(manifest, load)
+        again = output.deliver(manifest, load)
+        assert first.references == again.references and len(first.references) == 1
+        all_jobs = cups.tool("lpstat", "-W", "all", "-o", "paper7").stdout.splitlines()
+        assert len(all_jobs) == 1
+    finally:
+        srv.stop()
+
+
+def test_kill_9_while_printing_follows_the_same_cups_job_after_restart(cups, print_scp_factory):
+    queue = "paper8"
+    text = config(cups, queue).replace(
+        f'port = {cups.port} }}', f'port = {cups.port}, options = {{ job-hold-until = '
+        f'"indefinite" }} }}')
+    scp = print_scp_factory(text)
+    before = set(cups.pdfs())
+    with PrintSCU(scp.port, called="PAPER") as scu:
+        fs = scu.film_session()
+        fb = scu.film_box(fs, "STANDARD\\1,1", FilmSizeID="A4")
+        (box,) = [i.ReferencedSOPInstanceUID for i in fb.dataset.ReferencedImageBoxSequence]
+        assert scu.set(IMAGE_BOX, box, image_box_ds(1, np.full((32, 32), 2000, np.uint16))
+                       ).status == 0
+        assert scu.action(FILM_BOX, fb.affected_uid).status == 0
+    store = scp.store()
+    (job,) = store.list()
+    printing = wait_for(store, job.job_id, {"PRINTING", "FAILED"}, timeout=30)
+    assert printing.state is JobState.PRINTING and printing.output_ref
+    scp.kill()
+    scp.restart()
+    time.sleep(1.0)  # the restarted serve follows the job: still held in CUPS
+    assert store.get(job.job_id).state is JobState.PRINTING
+    cups.tool("lp", "-i", printing.output_ref.rsplit("-", 1)[1], "-H", "resume")
+    done = wait_for(store, job.job_id, {"DONE", "FAILED", "CANCELLED"}, timeout=60)
+    assert done.state is JobState.DONE and done.attempts == 1, done.message
+    assert done.output_ref == printing.output_ref
+    assert len(cups.tool("lpstat", "-W", "all", "-o", queue).stdout.splitlines()) == 1
+    assert len(new_pdfs(cups, before, 1)) == 1
+    log = scp.log_path.read_text()
+    assert log.count(f"job {job.job_id}: DONE, printed as {done.output_ref}") == 1
+    assert log.count(f"job {job.job_id}: PRINTING as") == 1  # sent once, before the kill

@@ -186,9 +186,9 @@ class Worker:
         follow_at = _after(self.config.workers.follow_interval)
         try:
             output = self._output(job)
-            if job.cancel_requested:
-                return self._cancel(job, output, references, "while printing")
             status = output.follow(references)
+            if job.cancel_requested and status.state is DeliveryState.PENDING:
+                return self._cancel(job, output, references, "while printing")
             if status.state is DeliveryState.PENDING:
                 self._record_device(job.printer, output.check())
                 return self.store.keep_printing(job.job_id, self.worker_id, follow_at,
@@ -196,7 +196,8 @@ class Worker:
             if status.state is DeliveryState.DONE:
                 self._record_device(job.printer, DeviceStatus())
                 message = f"printed as {job.output_ref}" + (
-                    f"; {status.message}" if status.message else "")
+                    f"; {status.message}" if status.message else "") + (
+                    "; the cancel request came too late" if job.cancel_requested else "")
                 done = self.store.complete(job.job_id, self.worker_id,
                                            self.store.films(job.job_id), message)
                 log.info("job %s: DONE, printed as %s", job.job_id, job.output_ref)

@@ -19,6 +19,11 @@ Media
     (11INX17IN), any other as a custom size ``Custom.WxHmm`` (e.g. 14INX17IN →
     ``Custom.355.6x431.8mm``); ``output.media`` overrides per Film Size ID. Landscape films are
     landscape pages on that (portrait) media; CUPS rotates them.
+Exactly once
+    Each CUPS job is titled ``printserver AE job JOB_ID`` (plus ``film N`` when sent per film).
+    Before submitting, the queue's jobs are listed (IPP Get-Jobs): a job of that title that was
+    not canceled or aborted is taken as already sent (a worker that died between ``lp`` and
+    recording the CUPS job id), so a retried job is never printed twice.
 Following
     ``lp`` answers the CUPS job id (``paper-12``), recorded on the job (PRINTING); the worker asks
     :meth:`CupsOutput.follow` until the job is completed (DONE), canceled (CANCELLED) or aborted
@@ -31,7 +36,9 @@ Status (PS3.3 C.13.9.1 Printer Status Info)
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import logging
 import os
 import re
@@ -60,6 +67,23 @@ _JOB_STATES = {"pending": DeliveryState.PENDING, "pending-held": DeliveryState.P
                "processing": DeliveryState.PENDING, "processing-stopped": DeliveryState.PENDING,
                "canceled": DeliveryState.CANCELLED, "aborted": DeliveryState.FAILED,
                "completed": DeliveryState.DONE}
+#: ipptool test: every job of the queue with its name and state (variable uri)
+_GET_JOBS = """{
+ NAME "Get-Jobs"
+ OPERATION Get-Jobs
+ GROUP operation-attributes-tag
+ ATTR charset attributes-charset utf-8
+ ATTR naturalLanguage attributes-natural-language en
+ ATTR uri printer-uri $uri
+ ATTR name requesting-user-name $user
+ ATTR keyword which-jobs all
+ ATTR keyword requested-attributes job-id,job-name,job-state
+ STATUS successful-ok
+ DISPLAY job-id
+ DISPLAY job-name
+ DISPLAY job-state
+}
+"""
 #: ipptool test: the state of one job (variables uri, job_id)
 _GET_JOB = """{
  NAME "Get-Job-Attributes"
@@ -196,12 +220,19 @@ class CupsOutput(Output):
         rendered = renderer.deliver({**manifest, "copies": 1}, load)
         copies = max(1, int(manifest.get("copies", 1) or 1))
         title = f"printserver {self.printer.ae_title} job {manifest.get('job_id', '')}"
+        sent = self._sent_titles()
         references: list[str] = []
         try:
             for media, films in groups:
                 files = sorted({p for f in rendered.films if f.film in films for p in f.pdf_files})
+                name = f"{title} film {min(films)}" if per_film else title
                 for path in files:
-                    references.append(self._submit(path, media, copies, title))
+                    if name in sent:
+                        log.warning("CUPS job %s titled %r already exists: not sent again",
+                                    sent[name], name)
+                        references.append(sent[name])
+                    else:
+                        references.append(self._submit(path, media, copies, name))
         except OutputError:
             if references:  # never leave half a job printing: the retry sends all of it
                 self.cancel(references)
@@ -232,6 +263,29 @@ class CupsOutput(Output):
             raise LayoutError(f"job manifest: {type(exc).__name__}: {exc}") from exc
         return groups
 
+    def _ipp(self, test: str, *variables: str) -> subprocess.CompletedProcess:
+        host = self.server or os.environ.get("CUPS_SERVER", "")
+        if not host or host.startswith("/"):
+            host = f"localhost:{DEFAULT_PORT}"
+        args = [a for v in variables for a in ("-d", v)]
+        return self._run("ipptool", "-T", f"{self.timeout:g}", "-c", *args,
+                         f"ipp://{host}/printers/{self.queue}", "/dev/stdin", stdin=test)
+
+    def _sent_titles(self) -> dict[str, str]:
+        """Title → CUPS job id of the queue's jobs that were not canceled or aborted."""
+        if shutil.which("ipptool") is None:
+            return {}
+        answer = self._ipp(_GET_JOBS)
+        if answer.returncode != 0:
+            raise self._server_down() or OutputUnavailable(
+                f"CUPS queue {self.queue}: listing its jobs failed: "
+                f"{(answer.stderr or answer.stdout).strip()[:200]}", "CHECK PRINTER")
+        sent = {}
+        for row in list(csv.reader(io.StringIO(answer.stdout)))[1:]:
+            if len(row) >= 3 and row[2] not in ("canceled", "aborted"):
+                sent[row[1]] = f"{self.queue}-{row[0]}"
+        return sent
+
     def _submit(self, path: Path, media: str, copies: int, title: str) -> str:
         options = [f"media={media}", "collate=true",
                    *(f"{k}={v}" for k, v in self.printer.output.options.items())]
@@ -260,19 +314,15 @@ class CupsOutput(Output):
         if shutil.which("ipptool") is None:
             return self._job_state_lpstat(reference)
         job_id = reference.rsplit("-", 1)[-1]
-        host = self.server or os.environ.get("CUPS_SERVER", "")
-        if not host or host.startswith("/"):
-            host = f"localhost:{DEFAULT_PORT}"
-        answer = self._run("ipptool", "-T", f"{self.timeout:g}", "-c", "-d", f"job_id={job_id}",
-                           f"ipp://{host}/printers/{self.queue}", "/dev/stdin", stdin=_GET_JOB)
-        rows = [r for r in answer.stdout.splitlines() if r.strip()]
+        answer = self._ipp(_GET_JOB, f"job_id={job_id}")
+        rows = [r for r in csv.reader(io.StringIO(answer.stdout)) if r]
         if answer.returncode != 0 or len(rows) < 2:
             problem = (answer.stderr or answer.stdout).strip()
             if "does not exist" in problem or "not-found" in problem:
                 return DeliveryStatus(DeliveryState.FAILED, f"CUPS job {reference} is gone")
             raise self._server_down() or OutputUnavailable(
                 f"CUPS job {reference}: {problem[:200]}", "CHECK PRINTER")
-        state, reasons, message = (rows[1].split(",", 2) + ["", ""])[:3]
+        state, reasons, message = (rows[1] + ["", ""])[:3]
         detail = f"CUPS job {reference} {state}" + (f" ({reasons})" if reasons and reasons != "none"
                                                     else "") + (f": {message}" if message else "")
         return DeliveryStatus(_JOB_STATES.get(state, DeliveryState.PENDING), detail)
