@@ -432,6 +432,54 @@ def test_dcmtk_job_comes_out_of_serve_as_the_requested_pdf(print_scp_factory, tm
     assert "render workers stopped" in scp.log_path.read_text()
 
 
+def test_own_print_scu_job_comes_out_of_serve_as_the_requested_pdf(print_scp_factory, tmp_path):
+    """printserver print (the project's Print SCU) with four real CT / MR images in a 2 x 2 film to
+    printserver serve: one PDF of the film size with an image centred in each quadrant."""
+    import pydicom
+
+    from conftest import require_tool
+
+    require_tool("pdftoppm")
+    test_files = Path(pydicom.__file__).parent / "data" / "test_files"
+    images = [test_files / n for n in ("CT_small.dcm", "MR_small.dcm", "693_J2KI.dcm",
+                                       "CT_small.dcm")]
+    scp = print_scp_factory(E2E_CONFIG)
+    sent = subprocess.run(
+        [sys.executable, "-m", "printserver", "print", "--host", scp.host, "--port",
+         str(scp.port), "--called-aet", scp.ae_title, "--format", "STANDARD\\2,2",
+         "--film-size", "14INX17IN", "--orientation", "PORTRAIT", "--json",
+         *[str(p) for p in images]],
+        capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert sent.returncode == 0, sent.stderr
+    store = scp.store()
+    (job,) = store.list()
+    job = wait_for(store, job.job_id, {"DONE", "FAILED"})
+    assert job.state is JobState.DONE, job.message
+    (pdf,) = (scp.data_dir / "films").glob("*.pdf")
+    (page,) = PdfReader(pdf).pages
+    width, height = page_mm(page)
+    assert width == pytest.approx(355.6, abs=0.1) and height == pytest.approx(431.8, abs=0.1)
+    subprocess.run(["pdftoppm", "-r", "25", "-gray", str(pdf), str(tmp_path / "page")],
+                   check=True, timeout=60)
+    with Image.open(next(tmp_path.glob("page*.pgm"))) as im:
+        px = np.asarray(im).astype(int)
+    assert px.shape == (425, 350)
+    border = int(np.median(np.concatenate([px[0], px[-1], px[:, 0], px[:, -1]])))
+    for row in range(2):
+        for col in range(2):
+            cell = px[row * 212 + 5:(row + 1) * 212 - 5, col * 175 + 5:(col + 1) * 175 - 5]
+            assert (np.abs(cell - border) > 8).sum() > 2000, f"no image in box {row * 2 + col + 1}"
+            assert cell.std() > 10, f"box {row * 2 + col + 1} is flat"
+    # square images in tall boxes fill the width and are centred vertically: the band between
+    # the two rows of boxes is border only (the default BLACK)
+    assert np.abs(px[200:225] - border).max() <= 8
+    # boxes 1 and 4 carry the same CT image: the same film content (up to the viewer's sampling
+    # phase); box 2 (MR) differs
+    cells = [px[r * 212:(r + 1) * 212, c * 175:(c + 1) * 175] for r in range(2) for c in range(2)]
+    assert abs(cells[0].mean() - cells[3].mean()) < 1.0 and abs(cells[0].std() - cells[3].std()) < 1.0
+    assert np.abs(cells[0] - cells[3]).mean() < 8 < np.abs(cells[0] - cells[1]).mean()
+
+
 def test_kill_9_while_rendering_renders_the_job_once_after_restart(print_scp_factory):
     from scp_fixtures import PrintSCU
 
