@@ -104,6 +104,11 @@ output = {{ kind = "pacs", host = "127.0.0.1", port = {port}, called_aet = "PACS
 ae_title = "ARCHIVE2"
 resolution_dpi = {{ STANDARD = 50 }}
 output = {{ kind = "pacs", host = "127.0.0.1", port = {port}, called_aet = "PACS", timeout = 10 }}
+
+[[printers]]
+ae_title = "BADPATTERN"
+resolution_dpi = {{ STANDARD = 50 }}
+output = {{ kind = "pacs", host = "127.0.0.1", port = {port}, called_aet = "PACS", patient_pattern = 'ID:(?P<id>\\w+)' }}
 """
 
 
@@ -292,3 +297,11 @@ def test_job_waits_while_the_pacs_is_down_and_is_stored_once_it_is_back(srv, pac
     assert done.job_id == job.job_id
     (ds,) = pacs.instances().values()
     assert ds.PatientID == "1"
+
+
+def test_a_pattern_without_patient_id_fails_the_job_readably(srv, pacs):
+    print_session(srv, called="BADPATTERN", FilmSessionLabel="ID:5")
+    (failed,) = run_all(srv)
+    assert failed.state is JobState.FAILED
+    assert "output.patient_pattern" in failed.message and "(?P<patient_id>" in failed.message
+    assert pacs.instances() == {}
