@@ -29,7 +29,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
 
 from printserver.errors import InputFileError, ParameterError
 from printserver.gsdf.hardcopy import (DEFAULT_ILLUMINATION, DEFAULT_REFLECTED_AMBIENT_LIGHT,
@@ -149,6 +148,10 @@ def values_at_all_ddls(curve: CharacteristicCurve) -> np.ndarray:
                                     f"to be interpolated (or ask for a polynomial fit with ord)")
     if curve.ddl.size == curve.max_ddl + 1:
         return curve.values.copy()
+    # imported here: scipy.interpolate takes about a second to import, and every printserver
+    # command (not only the calibration ones) would pay for it at start-up
+    from scipy.interpolate import PchipInterpolator
+
     return PchipInterpolator(curve.ddl.astype(np.float64), curve.values)(x)
 
 
