@@ -37,3 +37,9 @@ def test_pattern_prints_as_a_density_staircase(pattern):
     od = [film.raster[target.y + y, target.x + x] / 1000 for y, x in map(_patch_centre, range(16))]
     assert od[0] == pytest.approx(3.00, abs=0.002) and od[-1] == pytest.approx(0.20, abs=0.002)
     assert all(a > b for a, b in zip(od, od[1:]))  # every step prints lighter
+
+
+@pytest.mark.parametrize("size", [256, 511])
+def test_pattern_refuses_sizes_its_targets_do_not_fit(size):
+    with pytest.raises(ValueError, match="at least 512"):
+        tg18_qc_like(size)

@@ -109,6 +109,10 @@ def test_0106_film_box_values(scu, fmt, attrs):
     fs = scu.film_session()
     r = scu.film_box(fs, fmt, **attrs)
     assert r.status == 0x0106, hex(r.status)
+    # Error Comment is one LO value: a backslash from the request must not split it
+    assert r.status_ds.ErrorComment and "\\" not in str(r.status_ds.ErrorComment)
+    assert not isinstance(r.status_ds.ErrorComment, (list, tuple)) and \
+        r.status_ds["ErrorComment"].VM == 1
 
 
 def test_0106_wrong_film_session_reference(scu):

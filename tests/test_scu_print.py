@@ -171,16 +171,17 @@ def test_failure_status_is_reported_and_exit_1(print_scp_factory: Any) -> None:
         scp.log_path.read_text()
     assert [r["operation"] for r in rep["responses"]][-1] == "N-DELETE"  # session cleaned up
 
-    # the same in text: a display format this printer does not accept. The comment has a
-    # backslash, so it arrives as several LO values; the report puts it back together.
+    # the same in text: a display format this printer does not accept. An Error Comment is one LO
+    # value, which cannot hold the format's backslash: the SCP sends it as '/'.
     text = run_print(*to(scp), "--format", "STANDARD\\3,3", IMAGES[0])
     assert text.returncode == 1
     line = next(ln for ln in text.stdout.splitlines()
                 if ln.startswith("N-CREATE  Basic Film Box"))
     assert "0x0106" in line and "INVALID_ATTRIBUTE_VALUE" in line
     comment = line[line.index("[") + 1:line.rindex("]")]
-    assert comment.startswith("ImageDisplayFormat: 'STANDARD\\")
-    assert f"INVALID_ATTRIBUTE_VALUE (0x0106): {comment}" in scp.log_path.read_text()
+    assert comment.startswith("ImageDisplayFormat: 'STANDARD/3,3' not in this printer's formats")
+    assert "INVALID_ATTRIBUTE_VALUE (0x0106): ImageDisplayFormat: 'STANDARD\\3,3' not in" in \
+        scp.log_path.read_text()
     assert text.stdout.splitlines()[-1].startswith("FAILED: 0 film(s) printed")
     assert scp.store().list() == []
 

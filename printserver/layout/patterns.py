@@ -28,6 +28,10 @@ from PIL import Image, ImageDraw
 from printserver.layout.annotations import load_font
 
 
+#: smallest pattern :func:`tg18_qc_like` draws (TG18-QC itself is 1024 x 1024)
+MIN_PATTERN_SIZE = 512
+
+
 def tg18_qc_like(size: int = 1024, bits_stored: int = 12, title: str = "printserver TG18-QC-like"
                  ) -> np.ndarray:
     """A TG18-QC-like test pattern, ``size`` × ``size`` stored values of ``bits_stored`` bits.
@@ -37,8 +41,9 @@ def tg18_qc_like(size: int = 1024, bits_stored: int = 12, title: str = "printser
     numpy.ndarray
         ``uint16`` (``uint8`` for 8 bits or fewer), MONOCHROME2.
     """
-    if size < 256:
-        raise ValueError(f"pattern size must be at least 256 pixels, got {size}")
+    if size < MIN_PATTERN_SIZE:
+        # below this the fixed-size line-pair cells no longer fit beside the gray patches
+        raise ValueError(f"pattern size must be at least {MIN_PATTERN_SIZE} pixels, got {size}")
     top = (1 << bits_stored) - 1
     s = size
     img = np.full((s, s), round(0.5 * top), dtype=np.float64)

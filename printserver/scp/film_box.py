@@ -35,7 +35,7 @@ def _display_format(value: Any, ctx: RuleContext) -> str:
         max_boxes=ctx.limits.max_image_boxes_per_film)
     allowed = [f.upper() for f in ctx.printer.display_formats]
     if allowed and text_value.upper() not in allowed:
-        raise ValueError(f"{text_value!r} not in this printer's formats {', '.join(allowed)}")
+        raise ValueError(f"'{text_value}' not in this printer's formats {', '.join(allowed)}")
     return fmt.text
 
 

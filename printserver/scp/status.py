@@ -76,7 +76,9 @@ def status_dataset(status: Status, comment: str = "", offending: Sequence[int] =
     ds = Dataset()
     ds.Status = int(status)
     if comment:
-        ds.ErrorComment = comment[:64]
+        # Error Comment is LO (PS3.7 C.4): one value of at most 64 characters, so no backslash,
+        # which would split it into several values (e.g. an Image Display Format STANDARD\3,3)
+        ds.ErrorComment = comment.replace("\\", "/")[:64]
     if offending and attribute_list:
         ds.AttributeIdentifierList = [Tag(t) for t in offending]
     if affected_uid:
