@@ -222,3 +222,12 @@ def test_job_waits_while_the_film_printer_is_down_and_prints_once_it_is_back(srv
     assert len(film_printer.stored_prints()) == 1  # printed once
     assert srv.store.printer_state("COMPOSED").output_status == "NORMAL"
 
+
+
+def test_check_passes_on_the_film_printer_status(srv, film_printer):
+    output = open_output(srv.config.printer("COMPOSED"), srv.config)
+    assert (output.check().status, output.check().status_info) == ("NORMAL", "NORMAL")
+    film_printer.stop()
+    down = output.check()
+    assert (down.status, down.status_info) == ("FAILURE", "PRINTER DOWN")
+    assert "film printer PRINTSCP at 127.0.0.1" in down.message

@@ -305,3 +305,12 @@ def test_a_pattern_without_patient_id_fails_the_job_readably(srv, pacs):
     assert failed.state is JobState.FAILED
     assert "output.patient_pattern" in failed.message and "(?P<patient_id>" in failed.message
     assert pacs.instances() == {}
+
+
+def test_check_echoes_the_pacs(srv, pacs):
+    output = open_output(srv.config.printer("ARCHIVE"), srv.config)
+    assert (output.check().status, output.check().status_info) == ("NORMAL", "NORMAL")
+    pacs.stop()
+    down = output.check()
+    assert (down.status, down.status_info) == ("FAILURE", "PRINTER DOWN")
+    assert "PACS PACS at 127.0.0.1" in down.message

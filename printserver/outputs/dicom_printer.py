@@ -39,6 +39,11 @@ the job waits and is retried. A printer without a SOP class the print needs (Bas
 Print Management Meta; Presentation LUT for LIN OD), a failure status (named with its meaning
 and where it happened), or an abort after a film was printed raise :class:`OutputError` (a
 retry would print the films already printed a second time).
+
+**Printer status.** :meth:`DicomPrinterOutput.check` (serve's printer status probe) asks the film
+printer for its Printer Status and Printer Status Info, so that our own Printer SOP instance
+passes on the film printer's state (e.g. FAILURE / FILM JAM), or PRINTER DOWN when it cannot be
+reached.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pynetdicom import AE
+from pynetdicom.sop_class import BasicGrayscalePrintManagementMeta, Printer, PrinterInstance
 
 from printserver.config import Config, PrinterConfig
 from printserver.gsdf.pipeline import od_to_pvalues
@@ -61,12 +68,13 @@ from printserver.layout.film_layout import plan_film
 from printserver.layout.job_render import FilmOutput, PixelLoader, RenderedJob, iter_films
 from printserver.layout.preview import write_png_preview
 from printserver.layout.spec import FilmSpec, ImageSpec
-from printserver.outputs.base import Output, OutputError, OutputUnavailable
+from printserver.outputs.base import DeviceStatus, Output, OutputError, OutputUnavailable
 from printserver.outputs.pvalue_films import (PVALUE_BITS, forward_values, image_box_pvalues,
                                               pvalue_films, rescale)
 from printserver.scu.images import ImageSource, PrintImage
-from printserver.scu.result import PrintResult
-from printserver.scu.session import AssociationError, FilmOptions, PrintSCU
+from printserver.scu.result import SUCCESS, WARNING, PrintResult, status_category
+from printserver.scu.session import (PRINTER_STATUS_TAGS, TRANSFER_SYNTAXES, AssociationError,
+                                     FilmOptions, PrintSCU)
 from printserver.vocabulary import PresentationLUTShape
 
 log = logging.getLogger(__name__)
@@ -268,6 +276,37 @@ class DicomPrinterOutput(Output):
                  seconds)
         return RenderedJob(job_id, tuple(films), (), seconds,
                            tuple(w for f in films for w in f.warnings), delivery=tuple(delivery))
+
+    def check(self) -> DeviceStatus:
+        """The film printer's own Printer Status and Printer Status Info (N-GET of the Printer
+        SOP instance, PS3.4 H.4.6.2), for the printer status; unreachable or refused → FAILURE,
+        PRINTER DOWN / PRINTER OFFLINE."""
+        ae = AE(ae_title=self.output.calling_aet)
+        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = self.output.timeout
+        ae.connection_timeout = self.output.timeout
+        ae.add_requested_context(BasicGrayscalePrintManagementMeta, TRANSFER_SYNTAXES)
+        assoc = ae.associate(self.output.host, self.output.port, ae_title=self.output.called_aet)
+        if assoc.is_rejected or (assoc.is_established and not assoc.accepted_contexts):
+            if assoc.is_established:
+                assoc.release()
+            return DeviceStatus("FAILURE", "PRINTER OFFLINE", f"{self.where} refused the "
+                                "association")
+        if not assoc.is_established:
+            return DeviceStatus("FAILURE", "PRINTER DOWN", f"{self.where}: no connection")
+        try:
+            status, reply = assoc.send_n_get(PRINTER_STATUS_TAGS, Printer, PrinterInstance,
+                                             meta_uid=BasicGrayscalePrintManagementMeta)
+        finally:
+            if assoc.is_established:
+                assoc.release()
+        code = int(status.Status) if status is not None and "Status" in status else None
+        if code is None or status_category(code) not in (SUCCESS, WARNING) or reply is None:
+            return DeviceStatus("FAILURE", "PRINTER DOWN", f"{self.where}: N-GET Printer "
+                                "answered " + ("nothing" if code is None else f"0x{code:04X}"))
+        printer_status = str(reply.get("PrinterStatus", "") or "NORMAL")
+        info = str(reply.get("PrinterStatusInfo", "") or printer_status)
+        return DeviceStatus(printer_status, info, "" if printer_status == "NORMAL" else
+                            f"{self.where} reports {printer_status} {info}")
 
     def _sessions(self, sends: Sequence[FilmSend]) -> list[list[FilmSend]]:
         """Film sessions to open: consecutive one-image films with equal options share one."""

@@ -42,9 +42,10 @@ AE; never invented).
 association or no response raise :class:`OutputUnavailable` (Printer Status Info PRINTER DOWN,
 or PRINTER OFFLINE when the PACS answered but refused): the job waits and is delivered again
 later, with the same UIDs, so instances stored before the failure are overwritten, not
-duplicated. A C-STORE failure status raises
-:class:`OutputError` with the status code and Error Comment. Warning statuses (e.g. B000
-coercion of data elements, PS3.4 B.2.3) are accepted and recorded.
+duplicated. A C-STORE failure status raises :class:`OutputError` with the status code and
+Error Comment. Warning statuses (e.g. B000 coercion of data elements, PS3.4 B.2.3) are accepted
+and recorded. :meth:`PacsOutput.check` (serve's printer status probe) sends a C-ECHO, so that the
+printer status shows a PACS that is down, or back, while no job is being delivered.
 """
 
 from __future__ import annotations
@@ -59,16 +60,16 @@ from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE
 from pynetdicom.association import Association
-from pynetdicom.sop_class import MultiFrameGrayscaleWordSecondaryCaptureImageStorage
+from pynetdicom.sop_class import MultiFrameGrayscaleWordSecondaryCaptureImageStorage, Verification
 
 from printserver import __version__
 from printserver.config import Config, PrinterConfig
 from printserver.layout.job_render import FilmOutput, PixelLoader, RenderedJob
 from printserver.layout.preview import write_png_preview
-from printserver.outputs.base import Output, OutputError, OutputUnavailable
+from printserver.outputs.base import DeviceStatus, Output, OutputError, OutputUnavailable
 from printserver.outputs.patient_identity import (IdentitySource, PatientIdentity, compile_pattern,
                                                   patient_identity)
 from printserver.outputs.pvalue_films import PVALUE_BITS, PValueFilm, pvalue_films
@@ -267,8 +268,26 @@ class PacsOutput(Output):
         return RenderedJob(job_id, tuple(outputs), (), seconds,
                            tuple(w for o in outputs for w in o.warnings), delivery=tuple(lines))
 
-    def _associate(self) -> Association:
-        """An association with the PACS that accepted our SOP class.
+    def check(self) -> DeviceStatus:
+        """The PACS's state for the printer status: C-ECHO (PS3.4 A.4) answered → NORMAL;
+        unreachable or refused → FAILURE with PRINTER DOWN / PRINTER OFFLINE."""
+        try:
+            assoc = self._associate(Verification)
+        except OutputUnavailable as exc:
+            return DeviceStatus.unavailable(exc)
+        try:
+            status = assoc.send_c_echo()
+        finally:
+            if assoc.is_established:
+                assoc.release()
+        code = int(status.Status) if status is not None and "Status" in status else None
+        if code != 0x0000:
+            return DeviceStatus("FAILURE", "PRINTER DOWN", f"{self.where}: C-ECHO answered "
+                                + ("nothing" if code is None else f"0x{code:04X}"))
+        return DeviceStatus()
+
+    def _associate(self, sop_class: str = SOP_CLASS_UID) -> Association:
+        """An association with the PACS that accepted ``sop_class``.
 
         Raises
         ------
@@ -279,7 +298,7 @@ class PacsOutput(Output):
         timeout = self.output.timeout
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout
         ae.connection_timeout = timeout
-        ae.add_requested_context(SOP_CLASS_UID, TRANSFER_SYNTAXES)
+        ae.add_requested_context(sop_class, TRANSFER_SYNTAXES)
         assoc = ae.associate(self.output.host, self.output.port, ae_title=self.output.called_aet)
         if assoc.is_rejected:
             rj = assoc.acceptor.primitive
@@ -290,11 +309,10 @@ class PacsOutput(Output):
         if not assoc.is_established:
             raise OutputUnavailable(f"{self.where} is unavailable: no connection or the "
                                     "association was aborted")
-        if not any(str(cx.abstract_syntax) == SOP_CLASS_UID for cx in assoc.accepted_contexts):
+        if not any(str(cx.abstract_syntax) == str(sop_class) for cx in assoc.accepted_contexts):
             assoc.release()
             raise OutputUnavailable(f"{self.where} is unavailable: it does not accept "
-                                    "Multi-frame Grayscale Word Secondary Capture Image "
-                                    "Storage", "PRINTER OFFLINE")
+                                    f"{UID(str(sop_class)).name}", "PRINTER OFFLINE")
         return assoc
 
     def _store(self, assoc: Association, ds: Dataset) -> str:
