@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from printserver.durable import fsync_path, write_synced
 from printserver.errors import PrintserverError
 from printserver.jobs.model import Job
 
@@ -43,21 +44,6 @@ class StagedFile:
 
 class SpoolError(PrintserverError):
     """A spool folder or file is missing or does not match its manifest."""
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_synced(path: Path, data: bytes | memoryview) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 class Spool:
@@ -90,7 +76,7 @@ class Spool:
 
     def _write_staged(self, data: bytes) -> StagedFile:
         path = self.staging / uuid.uuid4().hex
-        _write_synced(path, data)
+        write_synced(path, data)
         return StagedFile(path, len(data), hashlib.sha256(data).hexdigest())
 
     @staticmethod
@@ -145,12 +131,12 @@ class Spool:
                 if isinstance(data, StagedFile):
                     os.link(data.path, tmp / name)
                 else:
-                    _write_synced(tmp / name, data)
+                    write_synced(tmp / name, data)
             text = json.dumps(manifest, indent=1, sort_keys=False).encode("utf-8")
-            _write_synced(tmp / MANIFEST_NAME, text)
-            _fsync_dir(tmp)
+            write_synced(tmp / MANIFEST_NAME, text)
+            fsync_path(tmp)
             os.rename(tmp, final)
-            _fsync_dir(self.root)
+            fsync_path(self.root)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from printserver.config import Config, PrinterConfig
+from printserver.durable import fsync_path
 from printserver.layout.job_render import FilmOutput, PixelLoader, RenderedJob, render_job
 from printserver.outputs.base import Output, OutputError
 
@@ -71,22 +72,6 @@ def _labels(staged: Path) -> tuple[str, str]:
         elif token.startswith("c"):
             copy = token[1:]
     return film, copy
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class PdfFolderOutput(Output):
@@ -184,10 +169,10 @@ class PdfFolderOutput(Output):
             files = tuple(by_film.get(str(film.film), []) + by_film.get(ALL, []))
             films.append(dataclasses.replace(film, pdf_files=files, preview=preview))
         for staged, final in moves.items():
-            _fsync_file(staged)
+            fsync_path(staged)
             os.replace(staged, final)
         for folder in {final.parent for final in moves.values()}:
-            _fsync_dir(folder)
+            fsync_path(folder)
         log.debug("job %s: %d file(s) published to %s", rendered.job_id, len(moves), self.folder)
         return dataclasses.replace(rendered, films=tuple(films),
                                    pdf_files=tuple(moves[p] for p in rendered.pdf_files))
