@@ -271,3 +271,48 @@ def test_serve_purges_old_finished_jobs_at_start(tmp_path, print_scp_factory):
     assert not (srv.config.spool_dir / done.spool_dir).exists()
     assert store.get(waiting.job_id).state is JobState.QUEUED
     assert (srv.config.spool_dir / waiting.spool_dir / "manifest.json").is_file()
+
+
+def test_cli_printers_pause_resume_and_jobs_cancel_retry_reprint(tmp_path):
+    from scp_fixtures import PRINTER, PRINTER_INSTANCE
+
+    srv = InProcessServer(tmp_path / "srv", '[[printers]]\nae_title = "PRINTSCP"\n'
+                                            'name = "film room"\n'
+                                            'resolution_dpi = { STANDARD = 25 }\n')
+    common = ("--config", str(tmp_path / "srv" / "printserver.toml"),
+              "--data-dir", str(srv.config.data_dir))
+    try:
+        job = print_job(srv, fmt="STANDARD\\1,1")
+        assert cli("printers", "pause", "PRINTSCP", *common).returncode == 0
+        (row,) = json.loads(cli("printers", "list", "--json", *common).stdout)
+        assert (row["ae_title"], row["name"], row["output_kind"]) == ("PRINTSCP", "film room",
+                                                                      "pdf")
+        assert (row["status"], row["status_info"], row["paused"], row["queue_length"]) == (
+            "WARNING", "PRINTER OFFLINE", True, 1)
+        with srv.scu() as scu:  # the SCP (another connection, as serve would be) sees it
+            r = scu.get(PRINTER, PRINTER_INSTANCE, [0x21100010, 0x21100020])
+            assert (r.dataset.PrinterStatus, r.dataset.PrinterStatusInfo) == (
+                "WARNING", "PRINTER OFFLINE")
+        worker = Worker(srv.config, srv.store, srv.spool, "w")
+        assert worker.run_once() is None  # paused: the job waits
+        bad = cli("printers", "pause", "NOSUCH", *common)
+        assert bad.returncode == 2 and "no printer with AE title 'NOSUCH'" in bad.stderr
+        text = cli("printers", "list", *common).stdout
+        assert "PRINTSCP" in text and "PRINTER OFFLINE" in text and "yes" in text
+
+        cancelled = json.loads(cli("jobs", "cancel", job.job_id, "--json", *common).stdout)
+        assert cancelled["state"] == "CANCELLED"
+        retried = cli("jobs", "retry", job.job_id, *common)
+        assert retried.returncode == 0 and "QUEUED" in retried.stdout
+        assert cli("printers", "resume", "PRINTSCP", *common).returncode == 0
+        assert worker.run_once().state is JobState.DONE
+        again = cli("jobs", "cancel", job.job_id, *common)
+        assert again.returncode == 2 and "nothing to cancel" in again.stderr
+        reprinted = json.loads(cli("jobs", "reprint", job.job_id, "--json", *common).stdout)
+        assert reprinted["state"] == "QUEUED" and reprinted["job_id"] != job.job_id
+        assert worker.run_once().job_id == reprinted["job_id"]
+        assert srv.store.get(reprinted["job_id"]).state is JobState.DONE
+        (row,) = json.loads(cli("printers", "list", "--json", *common).stdout)
+        assert (row["status"], row["paused"], row["queue_length"]) == ("NORMAL", False, 0)
+    finally:
+        srv.stop()
