@@ -63,3 +63,8 @@ def print_scp_factory(tmp_path_factory):
 def print_scp(print_scp_factory):
     """A running ``printserver serve`` with the default configuration (see print_scp_factory)."""
     return print_scp_factory()
+
+
+# --- job store on SQLite and on a private PostgreSQL server (tests/pg_fixtures.py) -------------
+
+from pg_fixtures import job_store, postgres  # noqa: E402,F401  (fixtures)

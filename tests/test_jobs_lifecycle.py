@@ -17,7 +17,6 @@ from printserver.jobs import lifecycle
 from printserver.jobs.model import FilmRecord, Job, JobState, PrinterState
 from printserver.jobs.printer_status import printer_status
 from printserver.jobs.retention import purge
-from printserver.jobs.sqlite_store import SQLiteJobStore
 from printserver.jobs.store import ClaimLostError, JobStateError
 from printserver.jobs.worker import Worker, retry_delay
 from scp_fixtures import REPO, InProcessServer
@@ -35,9 +34,9 @@ def _row(job_id: str, printer: str = "PRINTSCP", minute: int = 0) -> Job:
 
 
 @pytest.fixture
-def store(tmp_path):
-    with SQLiteJobStore(tmp_path / "db.sqlite3") as s:
-        yield s
+def store(job_store):
+    """The job store, on SQLite and on PostgreSQL (tests/pg_fixtures.py)."""
+    return job_store
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

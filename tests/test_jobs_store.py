@@ -1,8 +1,7 @@
-"""Job store and spool without a network: SQLite pragmas, round trips, crash leftovers, checks."""
+"""Job store and spool without a network: SQLite pragmas, round trips on SQLite and PostgreSQL,
+node leases, crash leftovers, checks."""
 
 from __future__ import annotations
-
-import sqlite3
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from printserver.config import load_config
 from printserver.jobs import Job, JobState, Spool, open_job_store
 from printserver.jobs.spool import SpoolError
+from printserver.jobs.store import ClaimLostError, DuplicateJobError
 
 
 def _job(job_id: str, created: str = "2026-01-01T00:00:00.000+00:00") -> Job:
@@ -25,25 +25,74 @@ def _manifest(job_id: str, px: np.ndarray, sha: str) -> dict:
     return {"job_id": job_id, "films": [{"image_boxes": [{"position": 1, "image": image}]}]}
 
 
-def test_sqlite_is_wal_with_full_sync_and_round_trips(tmp_path):
-    config = load_config(None, data_dir=tmp_path)
-    with open_job_store(config) as store:
+def test_sqlite_is_wal_with_full_sync(tmp_path):
+    with open_job_store(load_config(None, data_dir=tmp_path)) as store:
         assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-        store.add(_job("b", "2026-01-02T00:00:00.000+00:00"))
+        assert not store.shared
+
+
+def test_round_trips_and_commits(job_store):
+    store = job_store
+    store.add(_job("b", "2026-01-02T00:00:00.000+00:00"))
+    store.add(_job("a"))
+    assert [j.job_id for j in store.list()] == ["a", "b"]
+    done = store.set_state("a", JobState.DONE, "printed")
+    assert done.state is JobState.DONE and done.message == "printed"
+    assert [j.job_id for j in store.list([JobState.QUEUED])] == ["b"]
+    assert store.list([]) == [] and [j.job_id for j in store.list(limit=1)] == ["a"]
+    assert store.get_by_uid(store.get("b").print_job_uid).job_id == "b"
+    assert store.get("zzz") is None
+    with pytest.raises(KeyError):
+        store.set_state("zzz", JobState.DONE)
+    with pytest.raises(DuplicateJobError):
         store.add(_job("a"))
-        assert [j.job_id for j in store.list()] == ["a", "b"]
-        done = store.set_state("a", JobState.DONE, "printed")
-        assert done.state is JobState.DONE and done.message == "printed"
-        assert [j.job_id for j in store.list([JobState.QUEUED])] == ["b"]
-        assert store.get_by_uid(store.get("b").print_job_uid).job_id == "b"
-        assert store.get("zzz") is None
-        with pytest.raises(KeyError):
-            store.set_state("zzz", JobState.DONE)
-        with pytest.raises(sqlite3.IntegrityError):
-            store.add(_job("a"))
-    with open_job_store(config) as again:  # committed: visible to a new connection
+    assert store.get("a").state is JobState.DONE  # the refused insert changed nothing
+    with type(store)(store.url if store.shared else store.path) as again:  # committed
         assert len(again.list()) == 2
+
+
+def test_postgresql_url_opens_the_postgresql_store(postgres, tmp_path):
+    from printserver.jobs.postgres_store import PostgresJobStore
+
+    url = postgres.new_database()
+    for scheme in ("postgresql://", "postgres://"):
+        config = load_config(None, data_dir=tmp_path)
+        config = type(config)(**{**config.__dict__,
+                                 "database_url": url.replace("postgresql://", scheme)})
+        with open_job_store(config) as store:
+            assert isinstance(store, PostgresJobStore) and store.shared
+            store.add(_job(scheme.rstrip(":/")))
+    with PostgresJobStore(url) as store:  # opening again creates nothing twice
+        assert len(store.list()) == 2
+
+
+def test_node_leases_expire_and_their_jobs_are_requeued(job_store):
+    import time
+
+    store = job_store
+    for name in ("a", "b", "c"):
+        store.add(_job(name))
+    assert store.heartbeat("alive", 30) is False  # a new lease
+    assert store.heartbeat("alive", 30) is True  # held without a break
+    assert store.heartbeat("dying", 0.5) is False
+    assert store.live_nodes() == ["alive", "dying"]
+    assert store.claim_next("alive/w1.1").job_id == "a"
+    assert store.claim_next("dying/w1.1").job_id == "b"
+    assert store.claim_next("legacy-worker").job_id == "c"  # an id of no node: not live
+    requeued = store.requeue_orphaned(max_attempts=3)
+    assert [j.job_id for j in requeued] == ["c"]
+    time.sleep(0.7)
+    assert store.live_nodes() == ["alive"]  # the expired lease is gone
+    (job,) = store.requeue_orphaned(max_attempts=3)
+    assert job.job_id == "b" and job.state is JobState.QUEUED and "dying/w1.1" in job.message
+    assert store.requeue_orphaned(max_attempts=3) == []  # a second node finds nothing left
+    assert store.get("a").state is JobState.RENDERING  # the live node keeps its job
+    assert store.heartbeat("dying", 30) is False  # it comes back: its lease had lapsed
+    with pytest.raises(ClaimLostError):  # and what it held is no longer its own
+        store.complete("b", "dying/w1.1", [])
+    store.leave("alive")
+    assert store.live_nodes() == ["dying"]
 
 
 def test_spool_write_load_and_tamper_detection(tmp_path):

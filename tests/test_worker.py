@@ -242,8 +242,8 @@ def _row(job_id: str, priority: str = "MED", minute: int = 0) -> Job:
                created_at=stamp, updated_at=stamp, spool_dir=job_id, manifest_sha256="")
 
 
-def test_claim_order_requeue_and_claim_checks(tmp_path):
-    with SQLiteJobStore(tmp_path / "db.sqlite3") as store:
+def test_claim_order_requeue_and_claim_checks(job_store):
+    with job_store as store:
         store.add(_row("low-oldest", "LOW", 0))
         store.add(_row("med-new", "MED", 3))
         store.add(_row("high-new", "HIGH", 4))
@@ -274,8 +274,9 @@ def test_claim_order_requeue_and_claim_checks(tmp_path):
 
 CLAIMER = """
 import sys
-from printserver.jobs.sqlite_store import SQLiteJobStore
-store = SQLiteJobStore(sys.argv[1])
+from printserver.config import Config
+from printserver.jobs.store import open_job_store
+store = open_job_store(Config(database_url=sys.argv[1]))
 ids = []
 while (job := store.claim_next(sys.argv[2])) is not None:
     ids.append(job.job_id)
@@ -283,19 +284,19 @@ print(" ".join(ids))
 """
 
 
-def test_each_job_is_claimed_by_exactly_one_process(tmp_path):
-    path = tmp_path / "db.sqlite3"
-    with SQLiteJobStore(path) as store:
-        for n in range(60):
-            store.add(_row(f"job{n:03d}", minute=n % 60))
-    procs = [subprocess.Popen([sys.executable, "-c", CLAIMER, str(path), f"p{k}"], cwd=REPO,
-                              stdout=subprocess.PIPE, text=True) for k in range(3)]
+def test_each_job_is_claimed_by_exactly_one_process(job_store):
+    from pg_fixtures import store_url
+
+    store = job_store
+    for n in range(60):
+        store.add(_row(f"job{n:03d}", minute=n % 60))
+    procs = [subprocess.Popen([sys.executable, "-c", CLAIMER, store_url(store), f"p{k}"],
+                              cwd=REPO, stdout=subprocess.PIPE, text=True) for k in range(3)]
     outputs = [p.communicate(timeout=60)[0].split() for p in procs]
     claimed = [j for out in outputs for j in out]
     assert sorted(claimed) == [f"job{n:03d}" for n in range(60)]  # all, none twice
-    with SQLiteJobStore(path) as store:
-        for k, out in enumerate(outputs):
-            assert all(store.get(j).claimed_by == f"p{k}" for j in out)
+    for k, out in enumerate(outputs):
+        assert all(store.get(j).claimed_by == f"p{k}" for j in out)
 
 
 OLD_SCHEMA = """

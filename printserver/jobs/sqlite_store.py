@@ -1,6 +1,8 @@
 """SQLite job store: WAL journal, ``synchronous=FULL`` so that a committed job survives power loss.
 
-All SQL of the job store lives in this module.
+All SQL of the SQLite job store lives in this module (the PostgreSQL store's in
+:mod:`printserver.jobs.postgres_store`). An SQLite file serves one ``printserver serve`` at a time
+(``shared`` is False): at start-up serve requeues every job a previous run left RENDERING.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TypeVar
 
 from printserver.jobs.model import FilmRecord, Job, JobState, PrinterState
-from printserver.jobs.store import ClaimLostError, JobStateError, JobStore, JobStoreError
+from printserver.jobs.store import (ClaimLostError, DuplicateJobError, JobStateError, JobStore,
+                                    JobStoreError)
 
 T = TypeVar("T")
 
@@ -59,6 +62,11 @@ CREATE TABLE IF NOT EXISTS printers (
     output_status_info TEXT NOT NULL DEFAULT 'NORMAL',
     message TEXT NOT NULL DEFAULT '',
     updated_at TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS nodes (
+    node_id TEXT PRIMARY KEY,
+    renewed_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
 );
 """
 
@@ -200,9 +208,9 @@ class SQLiteJobStore(JobStore):
             try:
                 self._db.execute(_INSERT, row)
                 self._db.execute("COMMIT")
-            except sqlite3.IntegrityError:
+            except sqlite3.IntegrityError as exc:
                 self._db.execute("ROLLBACK")
-                raise
+                raise DuplicateJobError(f"{self.path}: job {job.job_id} exists: {exc}") from exc
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
@@ -473,6 +481,30 @@ class SQLiteJobStore(JobStore):
 
         ids = self._write("requeueing stale jobs", requeue)
         return [job for job in (self.get(i) for i in ids) if job is not None]
+
+    def heartbeat(self, node_id: str, lease_seconds: float) -> bool:
+        def renew(db: sqlite3.Connection) -> bool:
+            now = datetime.now(timezone.utc)
+            row = db.execute("SELECT expires_at FROM nodes WHERE node_id = ?",
+                             (node_id,)).fetchone()
+            db.execute("INSERT INTO nodes (node_id, renewed_at, expires_at) VALUES (?, ?, ?) "
+                       "ON CONFLICT (node_id) DO UPDATE SET renewed_at = excluded.renewed_at, "
+                       "expires_at = excluded.expires_at",
+                       (node_id, _stamp(now), _stamp(now + timedelta(seconds=lease_seconds))))
+            return row is not None and row[0] > _stamp(now)
+
+        return self._write(f"renewing the lease of node {node_id}", renew)
+
+    def live_nodes(self) -> list[str]:
+        def expire(db: sqlite3.Connection) -> list[str]:
+            db.execute("DELETE FROM nodes WHERE expires_at <= ?", (_now(),))
+            return [r[0] for r in db.execute("SELECT node_id FROM nodes ORDER BY node_id")]
+
+        return self._write("reading the nodes' leases", expire)
+
+    def leave(self, node_id: str) -> None:
+        self._write(f"ending the lease of node {node_id}",
+                    lambda db: db.execute("DELETE FROM nodes WHERE node_id = ?", (node_id,)))
 
     def _finish(self, job_id: str, worker_id: str, state: JobState, message: str,
                 films: Sequence[FilmRecord] | None) -> Job:

@@ -1,15 +1,24 @@
 """The job store interface and how to open the configured one.
 
-:class:`JobStore` is what the SCP, the workers, the CLI and the web use. The only implementation
-today is SQLite (:class:`printserver.jobs.sqlite_store.SQLiteJobStore`, all SQL in that module);
-a PostgreSQL store for several nodes implements the same methods.
+:class:`JobStore` is what the SCP, the workers, the CLI and the web use. Two implementations
+with the same semantics: SQLite (:class:`printserver.jobs.sqlite_store.SQLiteJobStore`, the
+default, one node) and PostgreSQL (:class:`printserver.jobs.postgres_store.PostgresJobStore`, one
+queue shared by several ``printserver serve`` nodes); all SQL of each lives in its module.
+
+Nodes: every serve that runs workers is a *node* with an id (:func:`node_id`) and a lease in the
+store (:meth:`JobStore.heartbeat`, renewed every few seconds). Its workers' ids start with the
+node id (``<node id>/w1.1``), so that the node holding a claimed job is known. When a node's lease
+expires (it died, or stalled longer than the lease), any live node puts its jobs back in the queue
+(:meth:`JobStore.requeue_orphaned`).
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+import os
+import socket
+from datetime import datetime, timezone
 
 from printserver.config import Config
 from printserver.errors import ConfigError, PrintserverError
@@ -24,13 +33,31 @@ class ClaimLostError(JobStoreError):
     """A worker tried to finish a job it no longer holds (requeued, cancelled or re-claimed)."""
 
 
+class DuplicateJobError(JobStoreError):
+    """A job with this job id or Print Job SOP Instance UID is already stored."""
+
+
 class JobStateError(PrintserverError):
     """An operator action that the job's state does not allow (cancel a DONE job, retry a QUEUED
     one, reprint a purged one)."""
 
 
+def node_id() -> str:
+    """A new id for this process as a node: host, process id and start time (UTC)."""
+    return (f"{socket.gethostname()}:{os.getpid()}:"
+            f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S.%f}")
+
+
+def node_of(worker_id: str) -> str:
+    """The node a worker id belongs to (``<node id>/<worker>``)."""
+    return worker_id.split("/", 1)[0]
+
+
 class JobStore(abc.ABC):
     """Durable table of print jobs. Every method commits before it returns."""
+
+    #: several nodes may share this store (False: one serve at a time, e.g. an SQLite file)
+    shared: bool = False
 
     @abc.abstractmethod
     def add(self, job: Job) -> None:
@@ -154,6 +181,34 @@ class JobStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def heartbeat(self, node_id: str, lease_seconds: float) -> bool:
+        """Take or renew the lease of a node until now + ``lease_seconds``.
+
+        Returns True when the node held its lease without a break, False when it had none (first
+        call) or it had expired: then its jobs may have been requeued, and the claim checks of
+        :meth:`complete` and the like refuse what its workers still report about them.
+        """
+
+    @abc.abstractmethod
+    def live_nodes(self) -> list[str]:
+        """Ids of the nodes whose lease has not expired (expired leases are removed)."""
+
+    @abc.abstractmethod
+    def leave(self, node_id: str) -> None:
+        """End a node's lease (at a clean stop, once its workers are stopped)."""
+
+    def requeue_orphaned(self, max_attempts: int | None = None) -> list[Job]:
+        """Requeue the RENDERING / PRINTING jobs held by workers of nodes without a live lease.
+
+        As :meth:`requeue_stale` for those workers (a PRINTING job is let go, not rendered again).
+        Run by every live node every few seconds; two nodes doing it at once requeue each job once.
+        """
+        live = set(self.live_nodes())
+        gone = {job.claimed_by for job in self.list([JobState.RENDERING, JobState.PRINTING])
+                if job.claimed_by and node_of(job.claimed_by) not in live}
+        return self.requeue_stale(sorted(gone), max_attempts) if gone else []
+
+    @abc.abstractmethod
     def complete(self, job_id: str, worker_id: str, films: Sequence[FilmRecord],
                  message: str = "") -> Job:
         """Record the job DONE together with its films, in one transaction.
@@ -187,7 +242,9 @@ class JobStore(abc.ABC):
 
 
 def open_job_store(config: Config) -> JobStore:
-    """Open the job store of a configuration (SQLite in ``data_dir`` unless ``database_url``)."""
+    """Open the job store of a configuration: SQLite in ``data_dir`` unless ``database_url``
+    names one (``sqlite:///PATH``) or a PostgreSQL database (``postgresql://`` or
+    ``postgres://user@host:port/db``)."""
     from printserver.jobs.sqlite_store import SQLiteJobStore
 
     url = config.database_url
@@ -195,4 +252,9 @@ def open_job_store(config: Config) -> JobStore:
         return SQLiteJobStore(config.sqlite_path)
     if url.startswith("sqlite:///"):
         return SQLiteJobStore(url[len("sqlite:///"):])
-    raise ConfigError(f"database_url {url!r}: only SQLite is implemented so far")
+    if url.startswith(("postgresql://", "postgres://")):
+        from printserver.jobs.postgres_store import PostgresJobStore
+
+        return PostgresJobStore(url)
+    raise ConfigError(f"database_url {url.split('@')[-1]!r}: expected sqlite:///PATH or "
+                      "postgresql://user@host:port/database")
