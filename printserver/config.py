@@ -200,6 +200,9 @@ class WorkersConfig:
     follow_interval: float = 2.0
     #: seconds between two probes of the printers' output devices by serve (printer status)
     probe_interval: float = 30.0
+    #: seconds a node's lease in the job store lasts; serve renews it every third of that. With a
+    #: shared (PostgreSQL) store, the jobs of a node whose lease expired are requeued by the others
+    lease_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         if self.count is not None and (type(self.count) is not int or self.count < 0):
@@ -212,6 +215,8 @@ class WorkersConfig:
             raise ConfigError("workers: need 0 < retry_delay <= retry_max_delay")
         if not self.follow_interval > 0 or not self.probe_interval > 0:
             raise ConfigError("workers.follow_interval and probe_interval must be > 0")
+        if not self.lease_seconds >= 1:
+            raise ConfigError("workers.lease_seconds must be >= 1")
 
     @property
     def processes(self) -> int:
@@ -245,6 +250,9 @@ class Config:
     data_dir: Path = Path("var")
     #: empty = SQLite at ``data_dir/printserver.sqlite3``; else e.g. ``postgresql://user@host/db``
     database_url: str = ""
+    #: spool folder (pixels and manifests of accepted jobs); empty = ``data_dir/spool``. Nodes
+    #: sharing a PostgreSQL job store must share it too (e.g. an NFS mount)
+    spool: str = ""
     dicom: DicomConfig = field(default_factory=DicomConfig)
     web: WebConfig = field(default_factory=WebConfig)
     workers: WorkersConfig = field(default_factory=WorkersConfig)
@@ -262,7 +270,8 @@ class Config:
 
     @property
     def spool_dir(self) -> Path:
-        return self.data_dir / "spool"
+        """The spool folder: ``spool`` if set, else ``data_dir/spool``."""
+        return Path(self.spool) if self.spool else self.data_dir / "spool"
 
     @property
     def films_dir(self) -> Path:

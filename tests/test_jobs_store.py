@@ -3,6 +3,8 @@ node leases, crash leftovers, checks."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -120,3 +122,27 @@ def test_spool_orphans_are_reported(tmp_path):
     spool.write_job("lost", {"job_id": "lost", "films": []}, {})
     (tmp_path / ".tmp-half").mkdir()
     assert spool.orphans({"kept"}) == [".tmp-half", "lost"]
+
+
+def test_a_shared_spool_clears_only_what_dead_processes_of_its_host_staged(tmp_path):
+    import socket
+    import subprocess
+
+    spool = Spool(tmp_path)
+    staged = spool.stage(b"pixels").result()
+    assert staged.path.parent == spool.staging == tmp_path / ".staging" / (
+        f"{socket.gethostname()}-{os.getpid()}")
+    gone = subprocess.Popen(["true"])
+    gone.wait(10)  # a process id that no longer runs
+    dead = tmp_path / ".staging" / f"{socket.gethostname()}-{gone.pid}"
+    other = tmp_path / ".staging" / f"{socket.gethostname()}x-{gone.pid}"  # another host's
+    for folder in (dead, other):
+        (folder / ".tmp-job").mkdir(parents=True)
+    (tmp_path / ".staging" / "legacy").write_bytes(b"x")
+    spool.clear_staging()
+    assert sorted(p.name for p in (tmp_path / ".staging").iterdir()) == sorted(
+        [spool.staging.name, other.name])
+    assert list(spool.staging.iterdir()) == [] and (other / ".tmp-job").is_dir()
+    spool.write_job("j", {"job_id": "j", "films": []}, {})  # assembled in the staging folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".staging", "j"]
+    assert list(spool.staging.iterdir()) == []

@@ -2,15 +2,21 @@
 
 Rendering is CPU-bound; in separate processes it never slows the DICOM side down. The pool:
 
-* at start, puts jobs a dead previous run left RENDERING / PRINTING back to QUEUED
-  (:meth:`JobStore.requeue_stale`; single node: no worker of an earlier run can be alive), or
-  FAILED once they have been claimed ``workers.max_attempts`` times;
+* is one *node* of the job store: it takes a lease under a new node id (host, pid, start time;
+  :func:`printserver.jobs.store.node_id`) and renews it every ``workers.lease_seconds / 3``; its
+  workers' ids are ``<node id>/w<slot>.<generation>``;
+* at start, puts jobs a dead previous run left RENDERING / PRINTING back to QUEUED, or FAILED once
+  they have been claimed ``workers.max_attempts`` times: on SQLite (one node) every such job
+  (:meth:`JobStore.requeue_stale`: no worker of an earlier run can be alive); on a shared store
+  (PostgreSQL) only those of nodes whose lease expired (:meth:`JobStore.requeue_orphaned`), which
+  every node also does at every renewal, so that the jobs of a node that died are taken over by
+  the others within about ``lease_seconds``;
 * starts ``workers.count`` processes (default ``min(2, CPUs)``; 0 renders nothing) with the
   ``spawn`` start method, each running :meth:`printserver.jobs.worker.Worker.run` with its own
   job store connection;
 * watches them: a worker that dies (killed, out of memory) has its job requeued and is replaced;
 * stops them on :meth:`WorkerPool.stop`: each finishes the job it is rendering (up to
-  ``grace_seconds``, then it is killed and its job requeued at the next start).
+  ``grace_seconds``, then it is killed and its job requeued), then the node's lease ends.
 
 Workers ignore SIGINT (Ctrl-C reaches the whole process group; serve decides) and stop after their
 current job on SIGTERM. On Linux a worker is killed by the kernel when serve dies (even by kill -9),
@@ -24,7 +30,6 @@ import logging
 import multiprocessing
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -33,7 +38,7 @@ from typing import Any
 
 from printserver.config import Config
 from printserver.jobs.spool import Spool
-from printserver.jobs.store import JobStoreError, open_job_store
+from printserver.jobs.store import JobStore, JobStoreError, node_id, open_job_store
 from printserver.jobs.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -125,7 +130,8 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._slots: list[_Slot] = []
         self._monitor: threading.Thread | None = None
-        self._prefix = f"{socket.gethostname()}:{os.getpid()}"
+        self.node_id = node_id()
+        self._next_renewal = 0.0
 
     @property
     def workers(self) -> dict[str, int | None]:
@@ -133,14 +139,23 @@ class WorkerPool:
         return {s.worker_id: s.process.pid for s in self._slots}
 
     def start(self) -> None:
-        """Requeue what a previous run left unfinished, then start the worker processes."""
+        """Take the node's lease, requeue what dead runs left unfinished, start the workers."""
         workers = self.config.workers
+        count = workers.processes
         with open_job_store(self.config) as store:
-            for job in store.requeue_stale(max_attempts=workers.max_attempts):
+            if count:  # a node without workers holds no jobs: no lease
+                store.heartbeat(self.node_id, workers.lease_seconds)
+                self._next_renewal = time.monotonic() + workers.lease_seconds / 3
+            if store.shared:
+                log.info("node %s: lease of %.0f s taken in the shared job store", self.node_id,
+                         workers.lease_seconds)
+                left = store.requeue_orphaned(workers.max_attempts)
+            else:
+                left = store.requeue_stale(max_attempts=workers.max_attempts)
+            for job in left:
                 log.warning("job %s left %s by a previous run: %s", job.job_id,
                             {"QUEUED": "unfinished", "PRINTING": "PRINTING (followed again)"}.get(
                                 job.state.value, job.state.value), job.message)
-        count = workers.processes
         if count == 0:
             log.info("workers.count = 0: print jobs are queued, not rendered")
             return
@@ -155,7 +170,7 @@ class WorkerPool:
 
     def _spawn(self, slot: _Slot) -> None:
         slot.generation += 1
-        slot.worker_id = f"{self._prefix}:w{slot.number}.{slot.generation}"
+        slot.worker_id = f"{self.node_id}/w{slot.number}.{slot.generation}"
         slot.process = self._ctx.Process(
             target=worker_process_main, name=f"printserver-worker-{slot.number}",
             args=(self.config, slot.worker_id, self._stop, os.getpid(),
@@ -164,10 +179,36 @@ class WorkerPool:
         slot.started = time.monotonic()
 
     def _watch(self) -> None:
-        while not self._stopping.wait(MONITOR_INTERVAL):
-            with self._lock:  # stop() does not start while a replacement is being started
-                self._replace_dead()
+        store: JobStore | None = None
+        try:
+            while not self._stopping.wait(MONITOR_INTERVAL):
+                with self._lock:  # stop() does not start while a replacement is being started
+                    self._replace_dead()
+                if time.monotonic() >= self._next_renewal:
+                    store = self._renew(store)
+        finally:
+            if store is not None:
+                store.close()
         self._monitor_done.wait()
+
+    def _renew(self, store: JobStore | None) -> JobStore | None:
+        """Renew the node's lease; on a shared store, requeue the jobs of expired nodes."""
+        workers = self.config.workers
+        try:
+            store = store or open_job_store(self.config)
+            if not store.heartbeat(self.node_id, workers.lease_seconds):
+                log.error("node %s: its lease had expired (stalled longer than "
+                          "workers.lease_seconds = %.0f s?); the jobs it held may have been "
+                          "requeued by other nodes", self.node_id, workers.lease_seconds)
+            self._next_renewal = time.monotonic() + workers.lease_seconds / 3
+            if store.shared:
+                for job in store.requeue_orphaned(workers.max_attempts):
+                    log.warning("job %s taken over from a node whose lease expired: %s: %s",
+                                job.job_id, job.state.value, job.message)
+        except JobStoreError as exc:
+            log.error("node %s: could not renew its lease: %s", self.node_id, exc)
+            self._next_renewal = time.monotonic() + 1.0
+        return store
 
     def _replace_dead(self) -> None:
         """Requeue the jobs of dead workers and start others (after a back-off if they die
@@ -216,6 +257,12 @@ class WorkerPool:
         self._monitor_done.set()
         if self._monitor is not None:
             self._monitor.join(5)
+        if self._slots:
+            try:
+                with open_job_store(self.config) as store:
+                    store.leave(self.node_id)
+            except JobStoreError as exc:  # the lease expires by itself
+                log.error("node %s: could not end its lease: %s", self.node_id, exc)
         if self._slots:
             log.info("render workers stopped")
         self._slots = []

@@ -4,6 +4,11 @@ Writing is crash-safe: the files go to a temporary folder, each file is fsync'd,
 fsync'd, renamed to its final name and the spool folder fsync'd. A job folder therefore either
 exists complete or not at all; the job row is committed only after :meth:`Spool.write_job`
 returns (see :mod:`printserver.scp.print_job`).
+
+Several ``printserver serve`` nodes may share one spool folder (PostgreSQL job store): each
+process stages and assembles its jobs in a staging folder of its own, ``.staging/<host>-<pid>``
+(on the spool's file system, so that a job folder is a rename away), and a serve starting up
+clears only the staging folders of processes of its own host that are gone.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,6 +52,17 @@ class SpoolError(PrintserverError):
     """A spool folder or file is missing or does not match its manifest."""
 
 
+def _alive(pid: int) -> bool:
+    """Whether a process of this host has this id."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 class Spool:
     """The spool folder ``data_dir/spool``.
 
@@ -58,8 +75,8 @@ class Spool:
     def __init__(self, root: Path, stage_workers: int = 2) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.staging = self.root / _STAGING
-        self.staging.mkdir(exist_ok=True)
+        #: this process's staging folder (created when first needed)
+        self.staging = self.root / _STAGING / f"{socket.gethostname()}-{os.getpid()}"
         self._stage_workers = stage_workers
         self._pool: ThreadPoolExecutor | None = None
 
@@ -74,8 +91,12 @@ class Spool:
             self._pool = ThreadPoolExecutor(self._stage_workers, thread_name_prefix="spool-stage")
         return self._pool.submit(self._write_staged, data)
 
+    def _staging_dir(self) -> Path:
+        self.staging.mkdir(parents=True, exist_ok=True)
+        return self.staging
+
     def _write_staged(self, data: bytes) -> StagedFile:
-        path = self.staging / uuid.uuid4().hex
+        path = self._staging_dir() / uuid.uuid4().hex
         write_synced(path, data)
         return StagedFile(path, len(data), hashlib.sha256(data).hexdigest())
 
@@ -88,9 +109,22 @@ class Spool:
         staged.add_done_callback(unlink)
 
     def clear_staging(self) -> None:
-        """Remove staging files left by a previous run (never part of an acknowledged job)."""
-        for path in self.staging.iterdir():
-            path.unlink(missing_ok=True)
+        """Remove what dead processes of this host left staged (never part of an acknowledged
+        job), and this process's own staging folder's content; other hosts' folders are theirs."""
+        own = self._staging_dir()
+        host = socket.gethostname()
+        for path in own.parent.iterdir():
+            name, _, pid = path.name.rpartition("-")
+            if path == own:
+                for leftover in path.iterdir():
+                    if leftover.is_dir():
+                        shutil.rmtree(leftover)
+                    else:
+                        leftover.unlink()
+            elif not path.is_dir():  # a staging file of a release before per-process folders
+                path.unlink(missing_ok=True)
+            elif name == host and pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(path, ignore_errors=True)
 
     def close(self) -> None:
         """Finish pending staging writes and stop the staging threads."""
@@ -120,7 +154,7 @@ class Spool:
         final = self.root / job_id
         if final.exists():
             raise SpoolError(f"spool folder {final} already exists")
-        tmp = self.root / f"{_TMP_PREFIX}{job_id}"
+        tmp = self._staging_dir() / f"{_TMP_PREFIX}{job_id}"
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
@@ -147,7 +181,8 @@ class Spool:
         shutil.rmtree(self.root / job_id, ignore_errors=True)
 
     def orphans(self, known: set[str]) -> list[str]:
-        """Spool folders without a job row (a crash between rename and commit) and temp folders."""
+        """Spool folders without a job row (a crash between rename and commit) and temp folders
+        left by a release that assembled jobs in the spool folder itself."""
         return sorted(p.name for p in self.root.iterdir()
                       if p.is_dir() and p.name != _STAGING
                       and (p.name.startswith(_TMP_PREFIX) or p.name not in known))
