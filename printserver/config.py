@@ -154,7 +154,7 @@ class TLSConfig:
 class LimitsConfig:
     """Resource limits of the Print SCP: beyond them the SCU gets C605 / 0213 or a rejection."""
 
-    max_associations: int = 8
+    max_associations: int = 16
     max_pdu_size: int = 1048576
     max_image_rows: int = 8192
     max_image_columns: int = 8192
