@@ -146,3 +146,35 @@ def test_a_shared_spool_clears_only_what_dead_processes_of_its_host_staged(tmp_p
     spool.write_job("j", {"job_id": "j", "films": []}, {})  # assembled in the staging folder
     assert sorted(p.name for p in tmp_path.iterdir()) == [".staging", "j"]
     assert list(spool.staging.iterdir()) == []
+
+
+def test_spool_and_lease_settings(tmp_path):
+    from printserver.errors import ConfigError
+
+    path = tmp_path / "printserver.toml"
+    path.write_text(f'spool = "{tmp_path / "shared"}"\n[workers]\nlease_seconds = 5\n')
+    config = load_config(path, data_dir=tmp_path / "node")
+    assert config.spool_dir == tmp_path / "shared" and config.workers.lease_seconds == 5.0
+    assert load_config(None, data_dir=tmp_path / "node").spool_dir == tmp_path / "node" / "spool"
+    path.write_text("[workers]\nlease_seconds = 0.5\n")
+    with pytest.raises(ConfigError, match="lease_seconds"):
+        load_config(path)
+    path.write_text('database_url = "mysql://x@y/z"\n')
+    with pytest.raises(ConfigError, match="postgresql://"):
+        open_job_store(load_config(path))
+
+
+def test_postgresql_store_reconnects_after_losing_its_connection(postgres):
+    import psycopg
+
+    from printserver.jobs.postgres_store import PostgresJobStore
+    from printserver.jobs.store import JobStoreError
+
+    url = postgres.new_database()
+    with PostgresJobStore(url) as store, psycopg.connect(url, autocommit=True) as admin:
+        store.add(_job("a"))
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE application_name = 'printserver'")
+        with pytest.raises(JobStoreError, match="reading job a"):
+            store.get("a")  # the call that finds the connection lost says so
+        assert store.get("a").job_id == "a"  # the next one reconnects
