@@ -15,7 +15,7 @@ from printserver.jobs.store import ClaimLostError, DuplicateJobError
 
 
 def _job(job_id: str, created: str = "2026-01-01T00:00:00.000+00:00") -> Job:
-    return Job(job_id=job_id, print_job_uid=f"1.2.3.{len(job_id)}.{abs(hash(job_id)) % 1000}",
+    return Job(job_id=job_id, print_job_uid="1.2.3." + ".".join(str(ord(c)) for c in job_id),
                state=JobState.QUEUED, printer="PRINTSCP", calling_ae="CT", called_ae="PRINTSCP",
                film_session_label="", print_priority="MED", film_count=1, copies=1,
                created_at=created, updated_at=created, spool_dir=job_id, manifest_sha256="x")
