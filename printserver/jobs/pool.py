@@ -146,7 +146,7 @@ class WorkerPool:
             if count:  # a node without workers holds no jobs: no lease
                 store.heartbeat(self.node_id, workers.lease_seconds)
                 self._next_renewal = time.monotonic() + workers.lease_seconds / 3
-            if store.shared:
+            if store.shared and count:
                 log.info("node %s: lease of %.0f s taken in the shared job store", self.node_id,
                          workers.lease_seconds)
                 left = store.requeue_orphaned(workers.max_attempts)
@@ -180,16 +180,16 @@ class WorkerPool:
 
     def _watch(self) -> None:
         store: JobStore | None = None
-        try:
-            while not self._stopping.wait(MONITOR_INTERVAL):
-                with self._lock:  # stop() does not start while a replacement is being started
-                    self._replace_dead()
+        try:  # the lease is renewed until the workers have stopped, their last jobs included
+            while not self._monitor_done.wait(MONITOR_INTERVAL):
+                if not self._stopping.is_set():
+                    with self._lock:  # stop() does not begin while a replacement is started
+                        self._replace_dead()
                 if time.monotonic() >= self._next_renewal:
                     store = self._renew(store)
         finally:
             if store is not None:
                 store.close()
-        self._monitor_done.wait()
 
     def _renew(self, store: JobStore | None) -> JobStore | None:
         """Renew the node's lease; on a shared store, requeue the jobs of expired nodes."""
