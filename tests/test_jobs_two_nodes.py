@@ -5,6 +5,9 @@ and every job is printed exactly once."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -12,7 +15,7 @@ import pytest
 
 from printserver.jobs import Job, JobState
 from printserver.jobs.store import JobStore
-from scp_fixtures import FILM_BOX, IMAGE_BOX, PrintSCU, image_box_ds
+from scp_fixtures import FILM_BOX, IMAGE_BOX, REPO, PrintSCU, image_box_ds
 
 pytestmark = pytest.mark.slow
 
@@ -103,3 +106,10 @@ def test_two_nodes_share_the_queue_and_a_killed_node_loses_no_job(postgres, prin
     assert sorted(j.film_session_label for j in jobs) == ["A0", "A1", "A2", "B0", "B1", "B2"]
     b.stop()
     assert store.live_nodes() == []  # a clean stop ends the lease; A's expired
+    # the operator's commands read the same queue from any node's configuration
+    listed = subprocess.run([sys.executable, "-m", "printserver", "jobs", "list", "--json",
+                             "--config", str(a.config_path), "--data-dir", str(tmp_path / "x")],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(j["job_id"] for j in json.loads(listed.stdout)) == sorted(
+        j.job_id for j in jobs)

@@ -19,7 +19,6 @@ from PIL import Image
 from pypdf import PdfReader
 
 from printserver.jobs import Job, JobState
-from printserver.jobs.sqlite_store import SQLiteJobStore
 from printserver.jobs.worker import Worker
 from printserver.scp.print_job import JobWriter
 from scp_fixtures import FILM_BOX, IMAGE_BOX, REPO, InProcessServer, image_box_ds
@@ -310,17 +309,28 @@ INSERT INTO jobs VALUES ('old1', '1.2.9', 'QUEUED', 'PRINTSCP', 'CT', 'PRINTSCP'
 """
 
 
-def test_a_database_of_the_first_release_is_migrated(tmp_path):
-    path = tmp_path / "db.sqlite3"
-    db = sqlite3.connect(path)
-    db.executescript(OLD_SCHEMA)
-    db.close()
-    with SQLiteJobStore(path) as store:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_database_of_the_first_release_is_migrated(backend, tmp_path, request):
+    from printserver.config import Config
+    from printserver.jobs.store import open_job_store
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+        db = sqlite3.connect(tmp_path / "db.sqlite3")
+        db.executescript(OLD_SCHEMA)
+        db.close()
+    else:
+        import psycopg
+
+        url = request.getfixturevalue("postgres").new_database()
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute(OLD_SCHEMA)
+    with open_job_store(Config(database_url=url)) as store:
         old = store.get("old1")
         assert old.state is JobState.QUEUED and old.attempts == 0 and old.claimed_by == ""
         assert store.claim_next("w1").attempts == 1
         assert store.complete("old1", "w1", [], "ok").state is JobState.DONE
-    with SQLiteJobStore(path) as again:  # opening twice adds nothing twice
+    with open_job_store(Config(database_url=url)) as again:  # opening twice adds nothing twice
         assert again.get("old1").finished_at
 
 
