@@ -227,7 +227,8 @@ class PostgresJobStore(JobStore):
         self._write("creating the schema", create)
 
     def _write(self, work: str, statements: Callable[[psycopg.Connection], T]) -> T:
-        """Run ``statements(db)`` in one transaction; database errors → JobStoreError.
+        """Run ``statements(db)`` in one transaction; database errors → JobStoreError (a unique
+        key violated → :class:`DuplicateJobError`).
 
         ``statements`` returns the result; any exception it raises rolls back.
         """
@@ -236,8 +237,8 @@ class PostgresJobStore(JobStore):
             try:
                 with db.transaction():
                     return statements(db)
-            except psycopg.errors.UniqueViolation:
-                raise
+            except psycopg.errors.UniqueViolation as exc:  # a job id or Print Job UID again
+                raise DuplicateJobError(f"{self.where}: {work}: {exc}") from exc
             except psycopg.Error as exc:
                 raise JobStoreError(f"{self.where}: {work}: {exc}") from exc
 
@@ -254,10 +255,7 @@ class PostgresJobStore(JobStore):
     def add(self, job: Job) -> None:
         values = {**job.to_dict(), "cancel_requested": int(job.cancel_requested)}
         row = tuple(values[c] for c in _COLUMNS)
-        try:
-            self._write(f"job {job.job_id} not stored", lambda db: db.execute(_INSERT, row))
-        except psycopg.errors.UniqueViolation as exc:
-            raise DuplicateJobError(f"{self.where}: job {job.job_id} exists: {exc}") from exc
+        self._write(f"job {job.job_id} not stored", lambda db: db.execute(_INSERT, row))
 
     def get(self, job_id: str) -> Job | None:
         rows = self._read(f"reading job {job_id}", f"{_SELECT} WHERE job_id = %s", (job_id,))
