@@ -62,6 +62,17 @@ class Response:
         return str(uid) if uid else None
 
 
+@dataclass
+class EventReport:
+    """An N-EVENT-REPORT-RQ the SCU received (answered with Success)."""
+
+    class_uid: str
+    instance_uid: str
+    event_type: int
+    information: Dataset
+    received: float
+
+
 class PrintSCU:
     """A pynetdicom Print SCU for tests.
 
@@ -85,6 +96,8 @@ class PrintSCU:
         self.ae.maximum_pdu_size = max_pdu
         ts = transfer_syntaxes or ALL_TS
         self.events: list[tuple[int, Dataset]] = []
+        #: every N-EVENT-REPORT-RQ received, in arrival order
+        self.event_reports: list[EventReport] = []
         self._last_command: Dataset | None = None
         contexts_list = [build_context(c, ts) for c in contexts]
         handlers = [(evt.EVT_DIMSE_RECV, self._on_recv), (evt.EVT_N_EVENT_REPORT, self._on_event)]
@@ -99,6 +112,10 @@ class PrintSCU:
 
     def _on_event(self, event: evt.Event) -> tuple[int, None]:
         self.events.append((event.event_type, event.event_information))
+        rq = event.request
+        self.event_reports.append(EventReport(str(rq.AffectedSOPClassUID),
+                                              str(rq.AffectedSOPInstanceUID), event.event_type,
+                                              event.event_information, time.monotonic()))
         return 0x0000, None
 
     def _meta(self, class_uid: str) -> str | None:

@@ -25,6 +25,7 @@ from printserver.scp.association import PrintAssociation
 from printserver.scp.model import (ANNOTATION_BOX, FILM_BOX, FILM_SESSION, GRAYSCALE_IMAGE_BOX,
                                    GRAYSCALE_META, PRESENTATION_LUT, PRINT_JOB, PRINTER,
                                    PRINTER_CONFIGURATION)
+from printserver.scp.notifier import EventNotifier
 from printserver.scp.print_job import JobWriter, get_print_job
 from printserver.scp.status import DimseError, Reply, status_dataset
 from printserver.vocabulary import Status
@@ -52,6 +53,8 @@ class PrintHandlers:
 
     config: Config
     jobs: JobWriter
+    #: sends Print Job and Printer N-EVENT-REPORTs (None: no events)
+    events: EventNotifier | None = None
 
     @property
     def store(self) -> JobStore:
@@ -101,11 +104,15 @@ class PrintHandlers:
             strict=self.config.dicom.strict_attributes, negotiated=negotiated, jobs=self.jobs)
         log.info("association from %s (%s:%s) to %s accepted, %d contexts",
                  calling, assoc.requestor.address, assoc.requestor.port, called, len(negotiated))
+        if self.events is not None:
+            self.events.subscribe(assoc, assoc.print_state)
 
     def _end(self, event: evt.Event, how: str) -> None:
         state: PrintAssociation | None = getattr(event.assoc, "print_state", None)
         if state is None:
             return
+        if self.events is not None:
+            self.events.unsubscribe(event.assoc)
         film_session.release(state)
         state.presentation_luts.clear()
         del event.assoc.print_state
@@ -217,8 +224,10 @@ class PrintHandlers:
         except DimseError as exc:
             log.info("N-ACTION %s from %s: %s", cls, state.calling_ae, exc)
             return status_dataset(exc.status, exc.comment, exc.offending), None
-        if reply.instance_uid and self.config.dicom.print_job_events:
-            _send_pending(event, state, reply.instance_uid)
+        if reply.instance_uid and self.events is not None:
+            label = state.film_session.attributes.get("FilmSessionLabel") if state.film_session \
+                else None
+            self.events.job_queued(event.assoc, reply.instance_uid, str(label or ""))
         return _status(reply), reply.dataset
 
     def on_n_delete(self, event: evt.Event) -> Any:
@@ -243,22 +252,3 @@ def _status(reply: Reply, attribute_list: bool = False) -> Any:
     return status_dataset(reply.status, reply.comment, reply.offending,
                           attribute_list=attribute_list)
 
-
-def _send_pending(event: evt.Event, state: PrintAssociation, job_uid: str) -> None:
-    """Print Job N-EVENT-REPORT PENDING (PS3.4 H.4.5.1.1), sent inside the N-ACTION handler while
-    the SCU waits for its response, the only safe moment (pitfall P4). The SCU's answer, even a
-    failure (pitfall P16), does not matter."""
-    info = Dataset()
-    info.ExecutionStatusInfo = "QUEUED"
-    label = state.film_session.attributes.get("FilmSessionLabel") if state.film_session else None
-    if label:
-        info.FilmSessionLabel = label
-    info.PrinterName = state.printer.name
-    try:
-        status, _reply = event.assoc.send_n_event_report(info, 1, PRINT_JOB, job_uid)
-    except (ValueError, RuntimeError) as exc:
-        log.warning("Print Job PENDING event not sent: %s", exc)
-        return
-    code = getattr(status, "Status", None)
-    if code not in (None, 0x0000):
-        log.debug("SCU answered the Print Job event with 0x%04X", code)

@@ -191,6 +191,31 @@ def print_films(state: PrintAssociation, films: Sequence[FilmBox], action: str) 
     return Reply(dataset=reply, instance_uid=uid)
 
 
+#: Event Type ID of the Print Job N-EVENT-REPORT for each Execution Status (PS3.4 Table H.4-14)
+PRINT_JOB_EVENT_TYPES = {"PENDING": 1, "PRINTING": 2, "DONE": 3, "FAILURE": 4}
+
+
+def print_job_event(execution_status: str, status_info: str, film_session_label: str,
+                    printer_name: str) -> tuple[int, Dataset]:
+    """Event Type ID and Event Information of a Print Job N-EVENT-REPORT (PS3.4 H.4.5.1.1,
+    Table H.4-14): Execution Status Info (2100,0030), Film Session Label (2000,0050) when the
+    session had one, Printer Name (2110,0030)."""
+    info = Dataset()
+    info.ExecutionStatusInfo = status_info
+    if film_session_label:
+        info.FilmSessionLabel = film_session_label
+    info.PrinterName = printer_name
+    return PRINT_JOB_EVENT_TYPES[execution_status], info
+
+
+def job_event(job: Job, printer_name: str) -> tuple[int, Dataset]:
+    """The Print Job event a job's state calls for (:attr:`JobState.execution_status`: QUEUED →
+    PENDING / QUEUED, RENDERING and PRINTING → PRINTING / NORMAL, DONE → DONE / NORMAL, FAILED and
+    CANCELLED → FAILURE / UNKNOWN)."""
+    status, info = job.state.execution_status
+    return print_job_event(status, info, job.film_session_label, printer_name)
+
+
 def get_print_job(store: JobStore, uid: str | None, requested: Sequence[int] | None,
                   printer_name: str) -> Reply:
     """N-GET of a Print Job (PS3.4 H.4.5.2.2, Table H.4-15) from the job store; unknown → 0112."""

@@ -69,6 +69,24 @@ def current_status(store: JobStore, ae_title: str, spool_root: Path,
     return printer_status(store.printer_state(ae_title), spool_status(spool_root, reserve_bytes))
 
 
+#: Event Type ID of the Printer N-EVENT-REPORT for each Printer Status (PS3.4 Table H.4-16)
+PRINTER_EVENT_TYPES = {"NORMAL": 1, "WARNING": 2, "FAILURE": 3}
+
+
+def printer_event(printer: PrinterConfig, status: tuple[str, str]) -> tuple[int, Dataset | None]:
+    """Event Type ID and Event Information of a Printer N-EVENT-REPORT (PS3.4 H.4.6.1.1,
+    Table H.4-16) for ``status`` = (Printer Status, Printer Status Info): NORMAL carries no
+    information; WARNING and FAILURE carry Printer Status Info (2110,0020) and Printer Name."""
+    printer_status, status_info = status
+    event_type = PRINTER_EVENT_TYPES.get(printer_status, 3)
+    if event_type == 1:
+        return event_type, None
+    info = Dataset()
+    info.PrinterStatusInfo = status_info
+    info.PrinterName = printer.name
+    return event_type, info
+
+
 def _select(full: Dataset, requested: Sequence[int] | None, strict: bool) -> Reply:
     if not requested:
         return Reply(dataset=full)
@@ -167,4 +185,4 @@ def get_configuration(printer: PrinterConfig, limits: LimitsConfig, uid: str | N
 
 
 __all__ = ["configuration_dataset", "current_status", "get_configuration", "get_printer",
-           "printer_dataset"]
+           "printer_dataset", "printer_event"]

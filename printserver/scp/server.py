@@ -29,6 +29,7 @@ from printserver.scp.handlers import PrintHandlers
 from printserver.scp.model import (ANNOTATION_BOX, FILM_BOX, FILM_SESSION, GRAYSCALE_IMAGE_BOX,
                                    GRAYSCALE_META, PRESENTATION_LUT, PRINT_JOB, PRINTER,
                                    PRINTER_CONFIGURATION, VERIFICATION)
+from printserver.scp.notifier import EventNotifier
 from printserver.scp.print_job import JobWriter
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 #: in order of preference: pynetdicom accepts the first of these that the SCU proposed. Explicit VR
 #: first (as DCMTK's dcmprscp does): the VRs travel with the data, e.g. US vs SS LUT Descriptors.
 TRANSFER_SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian]
+#: seconds to wait for a DIMSE message; also how long an N-EVENT-REPORT waits for its answer
+DIMSE_TIMEOUT = 30
 ABSTRACT_SYNTAXES = [VERIFICATION, GRAYSCALE_META, PRESENTATION_LUT, PRINT_JOB, ANNOTATION_BOX,
                      PRINTER_CONFIGURATION, PRINTER, FILM_SESSION, FILM_BOX, GRAYSCALE_IMAGE_BOX]
 
@@ -94,15 +97,18 @@ class PrintServer:
         self.spool = Spool(config.spool_dir)
         self.spool.clear_staging()
         self._check_spool()
-        self.handlers = PrintHandlers(config, JobWriter(self.spool, self.store))
         limits = config.dicom.limits
+        self.events = EventNotifier(self.store, self.spool.root,
+                                    limits.max_spool_bytes_per_association, DIMSE_TIMEOUT,
+                                    print_job_events=config.dicom.print_job_events)
+        self.handlers = PrintHandlers(config, JobWriter(self.spool, self.store), self.events)
         ae = AE(ae_title=config.printers[0].ae_title)
         ae.require_called_aet = False  # checked per printer in PrintHandlers.on_requested
         ae.maximum_associations = limits.max_associations
         ae.maximum_pdu_size = limits.max_pdu_size
         ae.network_timeout = limits.network_timeout
         ae.acse_timeout = 30
-        ae.dimse_timeout = 30
+        ae.dimse_timeout = DIMSE_TIMEOUT
         for uid in ABSTRACT_SYNTAXES:
             ae.add_supported_context(uid, TRANSFER_SYNTAXES)
         self.ae = ae
@@ -135,6 +141,7 @@ class PrintServer:
         self._thread = threading.Thread(target=server.serve_forever, name="print-scp-accept",
                                         daemon=True)
         self._thread.start()
+        self.events.start()
         log.info("Print SCP listening on %s:%d (%s), AE titles %s, data in %s",
                  d.host, self.port, "TLS" if server.ssl_context else "no TLS",
                  ", ".join(p.ae_title for p in self.config.printers), self.config.data_dir)
@@ -149,6 +156,7 @@ class PrintServer:
             if self._server in self.ae._servers:
                 self.ae._servers.remove(self._server)
             self._server = None
+        self.events.stop()
         self.spool.close()
         self.store.close()
         log.info("Print SCP stopped")
