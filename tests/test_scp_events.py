@@ -249,3 +249,41 @@ def test_printer_pause_and_resume_are_sent_to_that_printers_associations(scp):
         printers_cli(scp, "resume", "PRINTSCP")
         for scu in scus:
             scu.release()
+
+
+def test_scu_without_event_handler_answers_0110_and_keeps_its_association(scp):
+    """Pitfall P16: a pynetdicom SCU without an EVT_N_EVENT_REPORT handler answers 0110; the
+    SCP takes that as an answer and goes on."""
+    from pynetdicom import evt
+
+    log_start = scp.log_path.stat().st_size
+    with PrintSCU(scp.port, calling="NOHANDLER") as scu:
+        scu.assoc.unbind(evt.EVT_N_EVENT_REPORT, scu._on_event)
+        fs, fb, uid = print_film(scu, "no handler")
+        assert scu.delete(FILM_BOX, fb).status == 0
+        done = f"events for NOHANDLER: Print Job DONE ({uid}) answered 0x0110"
+        wait_until(lambda: done in scp.log_path.read_bytes()[log_start:].decode(),
+                   what="DONE answered 0110")
+        pj = scu.get(PRINT_JOB, uid)
+        assert pj.status == 0 and pj.dataset.ExecutionStatus == "DONE"
+        assert scu.delete(FILM_SESSION, fs).status == 0
+        assert scu.is_established and scu.event_reports == []
+    log = scp.log_path.read_bytes()[log_start:].decode()
+    for name in ("PRINTING", "DONE"):
+        assert f"events for NOHANDLER: Print Job {name} ({uid}) answered 0x0110" in log
+
+
+def test_release_right_after_n_action_drops_the_events_quietly(scp):
+    with PrintSCU(scp.port, calling="QUICK") as scu:
+        _fs, _fb, uid = print_film(scu, "quick")
+    store = scp.store()
+    job = store.get_by_uid(uid)
+    wait_until(lambda: store.get(job.job_id).state.value == "DONE", what="job DONE")
+    with PrintSCU(scp.port, contexts=(PRINT_JOB,)) as later:  # N-GET on a later association
+        pj = later.get(PRINT_JOB, uid)
+        assert pj.status == 0 and pj.dataset.ExecutionStatus == "DONE"
+        time.sleep(0.7)
+        assert later.event_reports == []  # events only on the association that made the job
+    errors = [line for line in scp.log_path.read_text().splitlines()
+              if " ERROR printserver" in line or "Exception in thread" in line]
+    assert errors == []

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -50,7 +51,13 @@ _CHECK_INTERVAL = 0.1
 #: meanwhile received our next response and paused its reactor for its next request, that late
 #: write makes its ``send_*`` wait for the pause forever (seen with pynetdicom 3.0.4 as the SCU).
 #: Holding our next message back a moment lets that thread finish first.
-SETTLE = 0.05
+SETTLE = 0.1
+#: an event not sent inside a handler goes out only (a) while a request of the SCU waits in the
+#: queue (the SCU is blocked waiting for our response, the case pynetdicom SCUs handle well) or
+#: (b) when the association has been quiet for QUIET seconds (the SCU is not between two
+#: requests). The reactor is held at most HOLD seconds waiting for either, then let go.
+QUIET = 0.5
+HOLD = 0.25
 
 
 class ReactorGate:
@@ -186,9 +193,29 @@ def _await_response(assoc: Association, message_id: int, deadline: float) -> N_E
             q.not_empty.wait(min(remaining, _CHECK_INTERVAL))
 
 
+def _request_waiting(assoc: Association) -> bool:
+    return any(not isinstance(msg, N_EVENT_REPORT) for _cx, msg in list(assoc.dimse.msg_queue.queue))
+
+
+def _good_moment(assoc: Association, last_activity: Callable[[], float]) -> bool:
+    """With the reactor paused: wait up to :data:`HOLD` for a request of the SCU or for
+    :data:`QUIET` seconds of silence on the association."""
+    q = assoc.dimse.msg_queue
+    until = time.monotonic() + HOLD
+    with q.not_empty:
+        while True:
+            if _request_waiting(assoc) or time.monotonic() - last_activity() >= QUIET:
+                return True
+            remaining = until - time.monotonic()
+            if remaining <= 0 or ended(assoc):
+                return False
+            q.not_empty.wait(min(remaining, 0.02))
+
+
 def send_event_report(assoc: Association, class_uid: str, instance_uid: str, event_type: int,
                       information: Dataset | None, message_id: int, timeout: float,
-                      context_syntax: str | None = None) -> EventOutcome:
+                      context_syntax: str | None = None,
+                      last_activity: Callable[[], float] | None = None) -> EventOutcome:
     """Send one N-EVENT-REPORT-RQ on ``assoc`` and wait for its response (PS3.7 10.1.1).
 
     From the association's own reactor thread (inside a DIMSE handler, while the SCU waits for
@@ -212,6 +239,9 @@ def send_event_report(assoc: Association, class_uid: str, instance_uid: str, eve
     context_syntax : str, optional
         Abstract syntax of the presentation context to use (the meta SOP class for Printer,
         pitfall P5); default ``class_uid``.
+    last_activity : callable, optional
+        ``time.monotonic()`` of the last DIMSE message on the association other than event
+        reports; outside the reactor the event waits for a good moment (:data:`QUIET`).
 
     Returns
     -------
@@ -227,6 +257,9 @@ def send_event_report(assoc: Association, class_uid: str, instance_uid: str, eve
             raise RuntimeError("install_gate() was not called for this association")
         if not gate.pause(timeout):
             return EventOutcome(False, reason="the association stayed busy", busy=True)
+        if last_activity is not None and not _good_moment(assoc, last_activity):
+            gate.resume()
+            return EventOutcome(False, reason="the SCU is between two requests", busy=True)
     try:
         why = ended(assoc)
         if why:

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 #: SOP classes a meta SOP class covers (PS3.4 H.3)
 META_MEMBERS = {GRAYSCALE_META: {FILM_SESSION, FILM_BOX, GRAYSCALE_IMAGE_BOX, PRINTER}}
 
+#: Command Field (0000,0100) of N-EVENT-REPORT-RQ and -RSP (PS3.7 E.1)
+EVENT_REPORT_COMMANDS = (0x0100, 0x8100)
+
 #: every SOP class this SCP serves with some DIMSE-N service
 SERVED_CLASSES = frozenset({FILM_SESSION, FILM_BOX, GRAYSCALE_IMAGE_BOX, ANNOTATION_BOX, PRINTER,
                             PRINT_JOB, PRINTER_CONFIGURATION, PRESENTATION_LUT})
@@ -71,6 +74,8 @@ class PrintHandlers:
             (evt.EVT_N_GET, self.on_n_get),
             (evt.EVT_N_ACTION, self.on_n_action),
             (evt.EVT_N_DELETE, self.on_n_delete),
+            (evt.EVT_DIMSE_RECV, self.on_dimse),
+            (evt.EVT_DIMSE_SENT, self.on_dimse),
         ]
 
     # -- association life cycle ---------------------------------------------------------------
@@ -117,6 +122,12 @@ class PrintHandlers:
         state.presentation_luts.clear()
         del event.assoc.print_state
         log.info("association from %s to %s %s", state.calling_ae, state.called_ae, how)
+
+    def on_dimse(self, event: evt.Event) -> None:
+        """Note traffic other than event reports: events wait for a quiet moment (notifier)."""
+        if self.events is not None and \
+                event.message.command_set.CommandField not in EVENT_REPORT_COMMANDS:
+            self.events.activity(event.assoc)
 
     def on_released(self, event: evt.Event) -> None:
         self._end(event, "released")

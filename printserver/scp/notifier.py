@@ -26,6 +26,7 @@ import itertools
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -102,6 +103,8 @@ class Subscription:
     outbox: queue.Queue = field(default_factory=queue.Queue)
     message_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     thread: threading.Thread | None = None
+    #: time.monotonic() of the last DIMSE message on the association, event reports left out
+    last_activity: float = 0.0
 
     def next_message_id(self) -> int:
         """Message ID of the next request the SCP sends on this association (1..65535)."""
@@ -177,12 +180,19 @@ class EventNotifier:
             return
         install_gate(assoc)
         sub = Subscription(assoc, state.printer, state.calling_ae, print_jobs, context,
-                           self.status_of(state.printer.ae_title) if context else ("", ""))
+                           self.status_of(state.printer.ae_title) if context else ("", ""),
+                           last_activity=time.monotonic())
         sub.thread = threading.Thread(target=self._deliver, args=(sub,), daemon=True,
                                       name=f"print-scp-events-{state.calling_ae}")
         with self._lock:
             self._subscriptions[assoc] = sub
         sub.thread.start()
+
+    def activity(self, assoc: Association) -> None:
+        """A DIMSE message other than an event report went either way (EVT_DIMSE_RECV/SENT)."""
+        sub = self._subscriptions.get(assoc)
+        if sub is not None:
+            sub.last_activity = time.monotonic()
 
     def unsubscribe(self, assoc: Association) -> None:
         """The association was released or aborted: its waiting events are dropped."""
@@ -264,7 +274,7 @@ class EventNotifier:
             if event is None:
                 return
             while not self._send(sub, event):
-                if self._stop.wait(self.interval):
+                if self._stop.wait(0.05):
                     return
 
     def _send(self, sub: Subscription, event: Event) -> bool:
@@ -273,7 +283,7 @@ class EventNotifier:
             outcome = send_event_report(sub.assoc, event.class_uid, event.instance_uid,
                                         event.event_type, event.information,
                                         sub.next_message_id(), self.timeout,
-                                        event.context_syntax)
+                                        event.context_syntax, lambda: sub.last_activity)
         except ValueError as exc:
             log.warning("events for %s: %s not sent: %s", sub.calling_ae, event, exc)
             return True
