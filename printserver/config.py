@@ -176,7 +176,8 @@ class DicomConfig:
     strict_attributes: bool = False
     #: AE title of the printer that answers unknown called AE titles; empty = reject them
     default_printer: str = ""
-    #: send a Print Job N-EVENT-REPORT PENDING inside the N-ACTION handler (Print Job negotiated)
+    #: send Print Job N-EVENT-REPORTs (PENDING, PRINTING, DONE, FAILURE) on the association that
+    #: queued the job, when it negotiated Print Job (scp/notifier.py)
     print_job_events: bool = True
     tls: TLSConfig = field(default_factory=TLSConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
