@@ -225,6 +225,9 @@ class EventNotifier:
             subs = list(self._subscriptions.values())
         statuses: dict[str, tuple[str, str]] = {}
         for sub in subs:
+            if not sub.assoc.is_alive():  # ended without EVT_RELEASED / EVT_ABORTED (DUL died)
+                self.unsubscribe(sub.assoc)
+                continue
             if sub.printer_context is not None:
                 ae = sub.printer.ae_title
                 if ae not in statuses:
