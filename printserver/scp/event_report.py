@@ -194,7 +194,9 @@ def _await_response(assoc: Association, message_id: int, deadline: float) -> N_E
 
 
 def _request_waiting(assoc: Association) -> bool:
-    return any(not isinstance(msg, N_EVENT_REPORT) for _cx, msg in list(assoc.dimse.msg_queue.queue))
+    """A request of the SCU waits in the queue (the SCU is blocked on its response)."""
+    queued = list(assoc.dimse.msg_queue.queue)
+    return any(not isinstance(msg, N_EVENT_REPORT) for _cx, msg in queued)
 
 
 def _good_moment(assoc: Association, last_activity: Callable[[], float]) -> bool:
@@ -251,7 +253,6 @@ def send_event_report(assoc: Association, class_uid: str, instance_uid: str, eve
     cx_id, ts = _context(assoc, context_syntax or class_uid)
     in_reactor = threading.current_thread() is assoc
     gate = assoc._reactor_checkpoint
-    deadline = time.monotonic() + timeout
     if not in_reactor:
         if not isinstance(gate, ReactorGate):
             raise RuntimeError("install_gate() was not called for this association")
@@ -274,6 +275,7 @@ def send_event_report(assoc: Association, class_uid: str, instance_uid: str, eve
             if data is None:
                 raise ValueError("event information could not be encoded")
             req.EventInformation = BytesIO(data)
+        deadline = time.monotonic() + timeout
         assoc.dimse.send_msg(req, cx_id)
         rsp = _await_response(assoc, message_id, deadline)
         if rsp is not None:
