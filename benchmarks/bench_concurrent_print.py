@@ -144,6 +144,10 @@ def run(scus: int, films: int, data_dir: Path) -> dict:
             "p95_over_baseline": latencies[max(0, round(0.95 * len(latencies)) - 1)] / baseline,
             "throughput_over_ideal": per_minute / ideal_per_minute, "cpu_count": os.cpu_count(),
         }
+    except RuntimeError as exc:
+        logfile.flush()
+        tail = (data_dir.parent / "printserver.log").read_text(errors="replace")[-4000:]
+        raise RuntimeError(f"{exc}\n--- printserver log (tail) ---\n{tail}") from None
     finally:
         proc.terminate()
         try:
