@@ -162,6 +162,9 @@ class LimitsConfig:
     max_image_boxes_per_film: int = 100
     #: bytes of pixel data one association may hold (all its image boxes together)
     max_spool_bytes_per_association: int = 2 * 1024 ** 3
+    #: jobs waiting to print per printer (QUEUED, RENDERING, PRINTING); a print beyond it is
+    #: refused with C601 / C602 (print queue full), nothing is lost; 0 = no limit
+    max_queued_jobs: int = 1000
     #: seconds an idle association is kept (operators pause between films)
     network_timeout: int = 600
 

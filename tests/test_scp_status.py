@@ -7,6 +7,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pynetdicom import AE
 from printserver.config import PrinterConfig
+from printserver.jobs import JobState
 from printserver.layout.film_layout import image_area_sizes
 from printserver.layout.spec import FilmSpec
 
@@ -393,6 +394,31 @@ def test_printer_status_reports_a_full_spool(server):
     with srv.scu() as scu:
         r = scu.get(PRINTER, PRINTER_INSTANCE)
         assert (r.dataset.PrinterStatus, r.dataset.PrinterStatusInfo) == ("WARNING", "PRINT BUFF FULL")
+
+
+def test_c601_c602_print_queue_full(server):
+    # no render workers here: a queued job stays queued
+    srv = server("[dicom.limits]\nmax_queued_jobs = 1\n")
+    with srv.scu() as scu:
+        fs, fb, boxes = _film(scu)
+        assert scu.set(IMAGE_BOX, boxes[0], image_box_ds(1, px8())).status == 0
+        assert scu.action(FILM_BOX, fb).status == 0
+        r = scu.get(PRINTER, PRINTER_INSTANCE)
+        assert (r.dataset.PrinterStatus, r.dataset.PrinterStatusInfo) == ("WARNING", "PRINT BUFF FULL")
+        second = scu.film_box(fs)
+        box = second.dataset.ReferencedImageBoxSequence[0].ReferencedSOPInstanceUID
+        assert scu.set(IMAGE_BOX, box, image_box_ds(1, px8())).status == 0
+        refused = scu.action(FILM_BOX, second.affected_uid)
+        assert refused.status == 0xC602 and "queue full" in refused.status_ds.ErrorComment
+        assert scu.action(FILM_SESSION, fs).status == 0xC601
+    assert len(srv.store.list()) == 1  # nothing half-queued
+    srv.store.set_state(srv.store.list()[0].job_id, JobState.DONE)
+    with srv.scu() as scu:  # the queue drained: printing works again
+        r = scu.get(PRINTER, PRINTER_INSTANCE)
+        assert (r.dataset.PrinterStatus, r.dataset.PrinterStatusInfo) == ("NORMAL", "NORMAL")
+        fs, fb, boxes = _film(scu)
+        assert scu.set(IMAGE_BOX, boxes[0], image_box_ds(1, px8())).status == 0
+        assert scu.action(FILM_BOX, fb).status == 0
 
 
 def test_film_box_n_set_and_image_box_options(scu):

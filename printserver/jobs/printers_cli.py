@@ -58,7 +58,8 @@ def printer_rows(config: Config) -> list[dict]:
         lengths = store.queue_lengths()
         for p in config.printers:
             state = store.printer_state(p.ae_title)
-            status, info = current_status(store, p.ae_title, config.spool_dir, reserve)
+            status, info = current_status(store, p.ae_title, config.spool_dir, reserve,
+                                          config.dicom.limits.max_queued_jobs)
             rows.append({
                 "ae_title": p.ae_title, "name": p.name, "output_kind": p.output.kind,
                 "output_queue": p.output.queue, "status": status, "status_info": info,

@@ -212,7 +212,8 @@ class PrintHandlers:
                     state.printer, uid, requested, state.strict,
                     printer.current_status(self.store, state.printer.ae_title,
                                            self.jobs.spool.root,
-                                           state.limits.max_spool_bytes_per_association)),
+                                           state.limits.max_spool_bytes_per_association,
+                                           state.limits.max_queued_jobs)),
                 PRINTER_CONFIGURATION: lambda: printer.get_configuration(
                     state.printer, state.limits, uid, requested, state.strict),
                 PRINT_JOB: lambda: get_print_job(self.store, uid, requested, state.printer.name),

@@ -130,10 +130,12 @@ class EventNotifier:
     """
 
     def __init__(self, store: JobStore, spool_root: Path, reserve_bytes: int, timeout: float,
-                 print_job_events: bool = True, interval: float = POLL_INTERVAL) -> None:
+                 print_job_events: bool = True, interval: float = POLL_INTERVAL,
+                 max_queued_jobs: int = 0) -> None:
         self.store = store
         self.spool_root = spool_root
         self.reserve_bytes = reserve_bytes
+        self.max_queued_jobs = max_queued_jobs
         self.timeout = timeout
         self.print_job_events = print_job_events
         self.interval = interval
@@ -170,7 +172,8 @@ class EventNotifier:
 
     # -- associations (called from the association's thread) ----------------------------------
     def status_of(self, ae_title: str) -> tuple[str, str]:
-        return printer.current_status(self.store, ae_title, self.spool_root, self.reserve_bytes)
+        return printer.current_status(self.store, ae_title, self.spool_root, self.reserve_bytes,
+                                      self.max_queued_jobs)
 
     def subscribe(self, assoc: Association, state: PrintAssociation) -> None:
         """Start sending events to a newly established association (``EVT_ESTABLISHED``)."""

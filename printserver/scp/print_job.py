@@ -24,6 +24,7 @@ from printserver.jobs.model import Job, JobState
 from printserver.jobs.spool import Spool, StagedFile
 from printserver.jobs.store import JobStore, JobStoreError
 from printserver.scp.model import PRINT_JOB, FilmBox, ImageBox, PresentationLUTRecord
+from printserver.scp.printer import queue_full
 from printserver.scp.status import DimseError, Reply
 from printserver.vocabulary import Status
 
@@ -156,6 +157,15 @@ def print_films(state: PrintAssociation, films: Sequence[FilmBox], action: str) 
         raise DimseError(Status.PROCESSING_FAILURE, "no job store")
     session = state.film_session
     assert session is not None
+    limit = state.limits.max_queued_jobs
+    if queue_full(state.jobs.store, state.printer.ae_title, limit):
+        # PS3.4 H.4.1.2.4 / H.4.2.2.4: C601 (film session) / C602 (film box) print queue full;
+        # the SCU keeps its film session and may print again later
+        log.warning("print for %s refused: the queue of %s holds %d jobs", state.calling_ae,
+                    state.printer.ae_title, limit)
+        raise DimseError(Status.QUEUE_FULL_SESSION if action == "FILM_SESSION"
+                         else Status.QUEUE_FULL_FILM_BOX,
+                         f"print queue full ({limit} jobs waiting), try again later")
     now = datetime.now(timezone.utc)
     job_id, uid = new_job_id(now), state.new_uid()
     try:

@@ -59,14 +59,24 @@ def spool_status(spool_root: Path, reserve_bytes: int) -> tuple[str, str]:
 
 
 def current_status(store: JobStore, ae_title: str, spool_root: Path,
-                   reserve_bytes: int) -> tuple[str, str]:
+                   reserve_bytes: int, max_queued_jobs: int = 0) -> tuple[str, str]:
     """(Printer Status, Printer Status Info) of a printer now (PS3.3 C.13.9.1).
 
     The workers and the CLI run in other processes, so the output device's state and an operator's
     pause are read from the job store (:func:`printserver.jobs.printer_status.printer_status`
-    says which wins); the spool's own state comes from :func:`spool_status`.
+    says which wins); the spool's own state comes from :func:`spool_status`. A printer whose
+    queue holds ``max_queued_jobs`` jobs (when > 0) is WARNING / PRINT BUFF FULL: new prints are
+    refused until it drains (:func:`queue_full`).
     """
-    return printer_status(store.printer_state(ae_title), spool_status(spool_root, reserve_bytes))
+    spool = spool_status(spool_root, reserve_bytes)
+    if spool == ("NORMAL", "NORMAL") and queue_full(store, ae_title, max_queued_jobs):
+        spool = ("WARNING", "PRINT BUFF FULL")
+    return printer_status(store.printer_state(ae_title), spool)
+
+
+def queue_full(store: JobStore, ae_title: str, max_queued_jobs: int) -> bool:
+    """Whether the printer's queue holds ``max_queued_jobs`` unfinished jobs (0: never full)."""
+    return max_queued_jobs > 0 and store.queue_lengths().get(ae_title, 0) >= max_queued_jobs
 
 
 #: Event Type ID of the Printer N-EVENT-REPORT for each Printer Status (PS3.4 Table H.4-16)

@@ -100,7 +100,8 @@ class PrintServer:
         limits = config.dicom.limits
         self.events = EventNotifier(self.store, self.spool.root,
                                     limits.max_spool_bytes_per_association, DIMSE_TIMEOUT,
-                                    print_job_events=config.dicom.print_job_events)
+                                    print_job_events=config.dicom.print_job_events,
+                                    max_queued_jobs=limits.max_queued_jobs)
         self.handlers = PrintHandlers(config, JobWriter(self.spool, self.store), self.events)
         ae = AE(ae_title=config.printers[0].ae_title)
         ae.require_called_aet = False  # checked per printer in PrintHandlers.on_requested
