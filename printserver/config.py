@@ -190,7 +190,7 @@ class DicomConfig:
 class WorkersConfig:
     """Render workers of ``printserver serve``: processes turning queued jobs into finished films."""
 
-    #: worker processes; unset = min(2, number of CPUs); 0 = render nothing (jobs stay QUEUED)
+    #: worker processes; unset = one per CPU (rendering is CPU-bound); 0 = render nothing
     count: int | None = None
     #: seconds an idle worker waits before it looks for a queued job again
     poll_interval: float = 0.2
@@ -225,7 +225,7 @@ class WorkersConfig:
     @property
     def processes(self) -> int:
         """The number of worker processes to run."""
-        return min(2, os.cpu_count() or 1) if self.count is None else self.count
+        return (os.cpu_count() or 1) if self.count is None else self.count
 
 
 @dataclass(frozen=True)

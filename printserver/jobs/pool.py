@@ -11,7 +11,7 @@ Rendering is CPU-bound; in separate processes it never slows the DICOM side down
   (PostgreSQL) only those of nodes whose lease expired (:meth:`JobStore.requeue_orphaned`), which
   every node also does at every renewal, so that the jobs of a node that died are taken over by
   the others within about ``lease_seconds``;
-* starts ``workers.count`` processes (default ``min(2, CPUs)``; 0 renders nothing) with the
+* starts ``workers.count`` processes (default one per CPU; 0 renders nothing) with the
   ``spawn`` start method, each running :meth:`printserver.jobs.worker.Worker.run` with its own
   job store connection;
 * watches them: a worker that dies (killed, out of memory) has its job requeued and is replaced;
