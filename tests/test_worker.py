@@ -528,7 +528,7 @@ def test_workers_config(tmp_path):
     from printserver.config import load_config
     from printserver.errors import ConfigError
 
-    assert load_config(None).workers.processes == min(2, os.cpu_count())
+    assert load_config(None).workers.processes == os.cpu_count()
     path = tmp_path / "c.toml"
     path.write_text("[workers]\ncount = 0\npoll_interval = 0.5\n")
     workers = load_config(path).workers
