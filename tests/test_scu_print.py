@@ -70,10 +70,20 @@ def dcmprscp_answers(log: str) -> list[tuple[str, str, int]]:
 @pytest.mark.dcmtk
 def test_2x2_ct_film_to_dcmprscp(tmp_path: Path) -> None:
     require_tool("dcmprscp")
-    with DcmprscpServer(tmp_path / "dcmprscp") as scp:
+    first_failure = ""
+    for attempt in (1, 2):
+        scp = DcmprscpServer(tmp_path / f"dcmprscp{attempt}").__enter__()
         proc = run_print(*to(scp), "--format", "STANDARD\\2,2", "--label", "CT QA", "--json",
                          *IMAGES)
-        assert proc.returncode == 0, proc.stderr
+        if proc.returncode == 0 or "no response" not in proc.stdout:
+            break
+        # Seen once in a full run: a response from dcmprscp never came (30 s). Keep the evidence,
+        # try once more with a fresh dcmprscp: a second silence fails the test with both reports.
+        first_failure = proc.stdout + scp.log_path.read_text()[-3000:]
+        scp.__exit__(None, None, None)
+    try:
+        assert proc.returncode == 0, (proc.stdout + proc.stderr + scp.log_path.read_text()[-3000:]
+                                      + "\n--- first attempt ---\n" + first_failure)
         rep = report(proc)
         ops = [(r["operation"], r["sop_class"]) for r in rep["responses"]]
         assert ops == [("N-GET", "Printer"), ("N-CREATE", "Basic Film Session"),
@@ -113,6 +123,8 @@ def test_2x2_ct_film_to_dcmprscp(tmp_path: Path) -> None:
         assert no_annotation.stderr.splitlines() == [
             f"printserver: error: {scp.ae_title} at {scp.host}:{scp.port} does not support "
             "Basic Annotation Box (--annotation-format)"]
+    finally:
+        scp.stop()
 
 
 # --- printserver ---------------------------------------------------------------------------------
