@@ -22,6 +22,7 @@ from pynetdicom import AE, build_context, evt
 
 from printserver.config import load_config
 from printserver.jobs.store import JobStore, open_job_store
+from printserver.scu.reactor_gate import install_gate
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -102,8 +103,9 @@ class PrintSCU:
         contexts_list = [build_context(c, ts) for c in contexts]
         handlers = [(evt.EVT_DIMSE_RECV, self._on_recv), (evt.EVT_N_EVENT_REPORT, self._on_event)]
         kwargs = {"tls_args": (tls, host)} if tls is not None else {}
-        self.assoc = self.ae.associate(host, port, contexts=contexts_list, ae_title=called,
-                                      evt_handlers=handlers, **kwargs)
+        self.assoc = install_gate(self.ae.associate(host, port, contexts=contexts_list,
+                                                    ae_title=called, evt_handlers=handlers,
+                                                    **kwargs))
         self.meta = META if META in contexts else None
 
     # -- pynetdicom plumbing ------------------------------------------------------------------

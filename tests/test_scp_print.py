@@ -381,7 +381,7 @@ def test_abort_drops_unprinted_films_but_keeps_jobs(server):
     assert scu.set(IMAGE_BOX, box, image_box_ds(1, pixels8(5, 5))).status == 0  # never printed
     scu.assoc.abort()
     deadline = time.monotonic() + 5
-    while (list(srv.spool.staging.iterdir()) or srv.server.ae.active_associations) \
+    while (list(srv.spool.staging.iterdir()) or srv.server.active_associations) \
             and time.monotonic() < deadline:
         time.sleep(0.05)
     assert list(srv.spool.staging.iterdir()) == []

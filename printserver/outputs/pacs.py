@@ -73,6 +73,7 @@ from printserver.outputs.base import DeviceStatus, Output, OutputError, OutputUn
 from printserver.outputs.patient_identity import (IdentitySource, PatientIdentity, compile_pattern,
                                                   patient_identity)
 from printserver.outputs.pvalue_films import PVALUE_BITS, PValueFilm, pvalue_films
+from printserver.scu.reactor_gate import install_gate
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +300,8 @@ class PacsOutput(Output):
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout
         ae.connection_timeout = timeout
         ae.add_requested_context(sop_class, TRANSFER_SYNTAXES)
-        assoc = ae.associate(self.output.host, self.output.port, ae_title=self.output.called_aet)
+        assoc = install_gate(ae.associate(self.output.host, self.output.port,
+                                          ae_title=self.output.called_aet))
         if assoc.is_rejected:
             rj = assoc.acceptor.primitive
             reason = (f"result 0x{rj.result:02X}, source 0x{rj.result_source:02X}, reason "

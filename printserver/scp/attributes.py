@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from pydicom.datadict import tag_for_keyword
@@ -84,7 +85,7 @@ class AttributeRule:
     encode: Callable[[Any], Any] | None = None
     echo: bool = True
 
-    @property
+    @cached_property
     def tag(self) -> Tag:
         return Tag(tag_for_keyword(self.keyword))
 

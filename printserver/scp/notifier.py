@@ -15,18 +15,16 @@ job store. :class:`EventNotifier` runs in the SCP process and polls the store ev
   Printer Status / Printer Status Info (:func:`printserver.scp.printer.current_status`, the same
   answer as N-GET) as NORMAL, WARNING or FAILURE.
 
-Each association has its own delivery thread, so that an SCU slow to answer delays only its own
-events; :func:`printserver.scp.event_report.send_event_report` sends them without racing the
-SCU's requests. Events still waiting when the association is released or aborted are dropped.
+The notifier only decides what to send: each association sends its events itself, on its own
+thread, at moments when no request of the SCU can race them (:mod:`.transport.association`), so
+an SCU slow to answer delays only its own events. Events still waiting when the association is
+released or aborted are dropped.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
-import queue
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,14 +34,13 @@ from pydicom.dataset import Dataset
 from printserver.config import PrinterConfig
 from printserver.jobs.store import JobStore, JobStoreError
 from printserver.scp import printer
-from printserver.scp.event_report import install_gate, send_event_report
 from printserver.scp.model import GRAYSCALE_META, PRINT_JOB, PRINTER, PRINTER_INSTANCE
 from printserver.scp.print_job import job_event, print_job_event
+from printserver.scp.transport.association import ENDED, EventOutcome, EventReport
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pynetdicom.association import Association
-
     from printserver.scp.association import PrintAssociation
+    from printserver.scp.transport.association import Association
 
 log = logging.getLogger(__name__)
 
@@ -55,21 +52,13 @@ _EVENT_NAMES = {PRINT_JOB: {1: "PENDING", 2: "PRINTING", 3: "DONE", 4: "FAILURE"
                 PRINTER: {1: "NORMAL", 2: "WARNING", 3: "FAILURE"}}
 
 
-@dataclass(frozen=True)
-class Event:
-    """One N-EVENT-REPORT to send: Affected SOP Class / Instance UID, Event Type ID, Event
-    Information, and the presentation context's abstract syntax (the meta for Printer, P5)."""
-
-    class_uid: str
-    instance_uid: str
-    event_type: int
-    information: Dataset | None
-    context_syntax: str
-
-    def __str__(self) -> str:
-        name = _EVENT_NAMES[self.class_uid].get(self.event_type, str(self.event_type))
-        what = "Print Job" if self.class_uid == PRINT_JOB else "Printer"
-        return f"{what} {name} ({self.instance_uid})"
+def event_report(class_uid: str, instance_uid: str, event_type: int,
+                 information: Dataset | None, context_syntax: str) -> EventReport:
+    """An N-EVENT-REPORT of a Print Job or the Printer, described for the log."""
+    name = _EVENT_NAMES[class_uid].get(event_type, str(event_type))
+    what = "Print Job" if class_uid == PRINT_JOB else "Printer"
+    return EventReport(class_uid, instance_uid, event_type, information, context_syntax,
+                       f"{what} {name} ({instance_uid})")
 
 
 @dataclass
@@ -100,15 +89,6 @@ class Subscription:
     printer_context: str | None
     printer_status: tuple[str, str]
     jobs: dict[str, str] = field(default_factory=dict)
-    outbox: queue.Queue = field(default_factory=queue.Queue)
-    message_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
-    thread: threading.Thread | None = None
-    #: time.monotonic() of the last DIMSE message on the association, event reports left out
-    last_activity: float = 0.0
-
-    def next_message_id(self) -> int:
-        """Message ID of the next request the SCP sends on this association (1..65535)."""
-        return next(self.message_ids) % 0xFFFF + 1
 
 
 class EventNotifier:
@@ -121,22 +101,19 @@ class EventNotifier:
         The spool, part of a printer's status (:func:`printserver.scp.printer.spool_status`).
     reserve_bytes : int
         Free spool space below which the printer reports WARNING / PRINT BUFF FULL.
-    timeout : float
-        Seconds an event waits for the SCU's answer (the DIMSE timeout) before it is dropped.
     print_job_events : bool
         Send Print Job events (``[dicom] print_job_events``).
     interval : float
         Seconds between two polls of the job store.
     """
 
-    def __init__(self, store: JobStore, spool_root: Path, reserve_bytes: int, timeout: float,
+    def __init__(self, store: JobStore, spool_root: Path, reserve_bytes: int,
                  print_job_events: bool = True, interval: float = POLL_INTERVAL,
                  max_queued_jobs: int = 0) -> None:
         self.store = store
         self.spool_root = spool_root
         self.reserve_bytes = reserve_bytes
         self.max_queued_jobs = max_queued_jobs
-        self.timeout = timeout
         self.print_job_events = print_job_events
         self.interval = interval
         self._lock = threading.Lock()
@@ -156,10 +133,7 @@ class EventNotifier:
             self._thread.join(10)
             self._thread = None
         with self._lock:
-            subs = list(self._subscriptions.values())
             self._subscriptions.clear()
-        for sub in subs:
-            sub.outbox.put(None)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -176,42 +150,27 @@ class EventNotifier:
                                       self.max_queued_jobs)
 
     def subscribe(self, assoc: Association, state: PrintAssociation) -> None:
-        """Start sending events to a newly established association (``EVT_ESTABLISHED``)."""
+        """Start sending events to a newly established association."""
         print_jobs = self.print_job_events and state.has_context(PRINT_JOB)
         context = next((c for c in (GRAYSCALE_META, PRINTER) if state.has_context(c)), None)
         if not print_jobs and context is None:
             return
-        install_gate(assoc)
         sub = Subscription(assoc, state.printer, state.calling_ae, print_jobs, context,
-                           self.status_of(state.printer.ae_title) if context else ("", ""),
-                           last_activity=time.monotonic())
-        sub.thread = threading.Thread(target=self._deliver, args=(sub,), daemon=True,
-                                      name=f"print-scp-events-{state.calling_ae}")
+                           self.status_of(state.printer.ae_title) if context else ("", ""))
         with self._lock:
             self._subscriptions[assoc] = sub
-        sub.thread.start()
-
-    def activity(self, assoc: Association) -> None:
-        """A DIMSE message other than an event report went either way (EVT_DIMSE_RECV/SENT)."""
-        sub = self._subscriptions.get(assoc)
-        if sub is not None:
-            sub.last_activity = time.monotonic()
 
     def unsubscribe(self, assoc: Association) -> None:
         """The association was released or aborted: its waiting events are dropped."""
         with self._lock:
             sub = self._subscriptions.pop(assoc, None)
-        if sub is None:
-            return
-        dropped = sub.outbox.qsize()
-        sub.outbox.put(None)
-        if dropped or sub.jobs:
-            log.info("events for %s: association ended, %d event(s) dropped, %d job(s) no longer "
-                     "followed", sub.calling_ae, dropped, len(sub.jobs))
+        if sub is not None and sub.jobs:
+            log.info("events for %s: association ended, %d job(s) no longer followed",
+                     sub.calling_ae, len(sub.jobs))
 
     def job_queued(self, assoc: Association, job_uid: str, film_session_label: str) -> None:
         """A Print Job was created on ``assoc`` (N-ACTION handler, before its response): send
-        PENDING now, the only moment no request of the SCU can be in flight, and follow it."""
+        PENDING now, while the SCU waits for that response, and follow the job."""
         with self._lock:
             sub = self._subscriptions.get(assoc)
             if sub is None or not sub.print_jobs:
@@ -219,7 +178,8 @@ class EventNotifier:
             sub.jobs[job_uid] = "PENDING"
         event_type, info = print_job_event("PENDING", "QUEUED", film_session_label,
                                            sub.printer.name)
-        self._send(sub, Event(PRINT_JOB, job_uid, event_type, info, PRINT_JOB))
+        event = event_report(PRINT_JOB, job_uid, event_type, info, PRINT_JOB)
+        self._outcome(sub.calling_ae, event, assoc.send_event(event))
 
     # -- polling -------------------------------------------------------------------------------
     def poll(self) -> None:
@@ -228,7 +188,7 @@ class EventNotifier:
             subs = list(self._subscriptions.values())
         statuses: dict[str, tuple[str, str]] = {}
         for sub in subs:
-            if not sub.assoc.is_alive():  # ended without EVT_RELEASED / EVT_ABORTED (DUL died)
+            if not sub.assoc.is_alive():  # ended without its end handler having run
                 self.unsubscribe(sub.assoc)
                 continue
             if sub.printer_context is not None:
@@ -245,7 +205,8 @@ class EventNotifier:
         sub.printer_status = status
         event_type, info = printer.printer_event(sub.printer, status)
         assert sub.printer_context is not None
-        sub.outbox.put(Event(PRINTER, PRINTER_INSTANCE, event_type, info, sub.printer_context))
+        self._post(sub, event_report(PRINTER, PRINTER_INSTANCE, event_type, info,
+                                     sub.printer_context))
 
     def _follow_jobs(self, sub: Subscription) -> None:
         with self._lock:
@@ -263,9 +224,9 @@ class EventNotifier:
             if status == "DONE" and last == "PENDING":  # rendered and printed between two polls
                 event_type, info = print_job_event("PRINTING", "NORMAL", job.film_session_label,
                                                    sub.printer.name)
-                sub.outbox.put(Event(PRINT_JOB, uid, event_type, info, PRINT_JOB))
+                self._post(sub, event_report(PRINT_JOB, uid, event_type, info, PRINT_JOB))
             event_type, info = job_event(job, sub.printer.name)
-            sub.outbox.put(Event(PRINT_JOB, uid, event_type, info, PRINT_JOB))
+            self._post(sub, event_report(PRINT_JOB, uid, event_type, info, PRINT_JOB))
             with self._lock:
                 if status in FINAL:
                     sub.jobs.pop(uid, None)
@@ -273,33 +234,17 @@ class EventNotifier:
                     sub.jobs[uid] = status
 
     # -- delivery ------------------------------------------------------------------------------
-    def _deliver(self, sub: Subscription) -> None:
-        """Delivery thread of one association: its events in order, until it ends."""
-        while True:
-            event = sub.outbox.get()
-            if event is None:
-                return
-            while not self._send(sub, event):
-                if self._stop.wait(0.05):
-                    return
+    def _post(self, sub: Subscription, event: EventReport) -> None:
+        sub.assoc.post_event(event, lambda ev, outcome: self._outcome(sub.calling_ae, ev, outcome))
 
-    def _send(self, sub: Subscription, event: Event) -> bool:
-        """Send ``event``; False when it should be tried again (the association stayed busy)."""
-        try:
-            outcome = send_event_report(sub.assoc, event.class_uid, event.instance_uid,
-                                        event.event_type, event.information,
-                                        sub.next_message_id(), self.timeout,
-                                        event.context_syntax, lambda: sub.last_activity)
-        except ValueError as exc:
-            log.warning("events for %s: %s not sent: %s", sub.calling_ae, event, exc)
-            return True
+    @staticmethod
+    def _outcome(calling_ae: str, event: EventReport, outcome: EventOutcome) -> None:
         if outcome.answered:
             # any answer completes the event, also 0110 of an SCU without a handler (P16)
             level = logging.DEBUG if outcome.status == 0 else logging.INFO
-            log.log(level, "events for %s: %s answered 0x%04X", sub.calling_ae, event,
+            log.log(level, "events for %s: %s answered 0x%04X", calling_ae, event,
                     outcome.status)
-            return True
-        if outcome.busy and sub.assoc.is_established:
-            return False
-        log.warning("events for %s: %s dropped: %s", sub.calling_ae, event, outcome.reason)
-        return True
+        elif outcome.reason == ENDED:
+            log.info("events for %s: %s not sent, the association ended", calling_ae, event)
+        else:
+            log.warning("events for %s: %s dropped: %s", calling_ae, event, outcome.reason)

@@ -1,9 +1,9 @@
-"""The Print SCP listener: application entity, presentation contexts, TLS and limits.
+"""The Print SCP: presentation contexts, TLS, limits and the listener of :mod:`.transport`.
 
 Contexts (PS3.4 H.3): Verification, Basic Grayscale Print Management Meta, Presentation LUT, Print
 Job, Basic Annotation Box, Printer Configuration Retrieval, a stand-alone Printer (status-only
 associations) and, leniently, Basic Film Session / Film Box / Grayscale Image Box proposed on
-their own; each with Implicit VR LE, Explicit VR LE and Explicit VR BE.
+their own; each with Explicit VR LE, Implicit VR LE and Explicit VR BE.
 
 TLS (PS3.15 B): the handshake runs in the association's thread, not in the accept loop, so that a
 client that connects and stays silent cannot block others (pitfall P9).
@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
 import ssl
-import threading
 
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import AE
-from pynetdicom.transport import ThreadedAssociationServer
+from pydicom.uid import (PYDICOM_ROOT_UID, ExplicitVRBigEndian, ExplicitVRLittleEndian,
+                         ImplicitVRLittleEndian, generate_uid)
+from pynetdicom.presentation import PresentationContext, build_context
 
+from printserver import __version__
 from printserver.config import Config, TLSConfig
 from printserver.errors import ConfigError
 from printserver.jobs.spool import Spool
@@ -31,32 +30,29 @@ from printserver.scp.model import (ANNOTATION_BOX, FILM_BOX, FILM_SESSION, GRAYS
                                    PRINTER_CONFIGURATION, VERIFICATION)
 from printserver.scp.notifier import EventNotifier
 from printserver.scp.print_job import JobWriter
+from printserver.scp.transport.association import Association, AssociationSettings
+from printserver.scp.transport.listener import Listener
 
 log = logging.getLogger(__name__)
 
-#: in order of preference: pynetdicom accepts the first of these that the SCU proposed. Explicit VR
+#: in order of preference: the first of these that the SCU proposed is accepted. Explicit VR
 #: first (as DCMTK's dcmprscp does): the VRs travel with the data, e.g. US vs SS LUT Descriptors.
 TRANSFER_SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian]
 #: seconds to wait for a DIMSE message; also how long an N-EVENT-REPORT waits for its answer
 DIMSE_TIMEOUT = 30
+#: seconds for the A-ASSOCIATE-RQ to arrive after connecting (the ARTIM timer, PS3.8 9.1.5)
+ACSE_TIMEOUT = 30
 ABSTRACT_SYNTAXES = [VERIFICATION, GRAYSCALE_META, PRESENTATION_LUT, PRINT_JOB, ANNOTATION_BOX,
                      PRINTER_CONFIGURATION, PRINTER, FILM_SESSION, FILM_BOX, GRAYSCALE_IMAGE_BOX]
+#: Implementation Class UID (PS3.7 D.3.3.2), stable: derived from the name under pydicom's root
+IMPLEMENTATION_UID = generate_uid(prefix=PYDICOM_ROOT_UID, entropy_srcs=["printserver"])
+#: Implementation Version Name (PS3.7 D.3.3.2.2), at most 16 characters
+IMPLEMENTATION_VERSION = f"PRINTSRV_{__version__}"[:16]
 
 
-class LazyTLSAssociationServer(ThreadedAssociationServer):
-    """Association server that defers the TLS handshake to the association thread (pitfall P9)."""
-
-    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
-        assert self.socket is not None
-        client, address = self.socket.accept()
-        # Nagle + the peer's delayed ACK cost ~40 ms per response sent as two PDUs (command,
-        # data set): 16 image box N-SETs from dcmprscu took 3x longer than with TCP_NODELAY.
-        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if self.ssl_context:
-            client.settimeout(self.ae.acse_timeout)
-            client = self.ssl_context.wrap_socket(client, server_side=True,
-                                                  do_handshake_on_connect=False)
-        return client, address
+def supported_contexts() -> list[PresentationContext]:
+    """The presentation contexts the SCP accepts."""
+    return [build_context(uid, TRANSFER_SYNTAXES) for uid in ABSTRACT_SYNTAXES]
 
 
 def tls_context(tls: TLSConfig) -> ssl.SSLContext | None:
@@ -99,22 +95,18 @@ class PrintServer:
         self._check_spool()
         limits = config.dicom.limits
         self.events = EventNotifier(self.store, self.spool.root,
-                                    limits.max_spool_bytes_per_association, DIMSE_TIMEOUT,
+                                    limits.max_spool_bytes_per_association,
                                     print_job_events=config.dicom.print_job_events,
                                     max_queued_jobs=limits.max_queued_jobs)
         self.handlers = PrintHandlers(config, JobWriter(self.spool, self.store), self.events)
-        ae = AE(ae_title=config.printers[0].ae_title)
-        ae.require_called_aet = False  # checked per printer in PrintHandlers.on_requested
-        ae.maximum_associations = limits.max_associations
-        ae.maximum_pdu_size = limits.max_pdu_size
-        ae.network_timeout = limits.network_timeout
-        ae.acse_timeout = 30
-        ae.dimse_timeout = DIMSE_TIMEOUT
-        for uid in ABSTRACT_SYNTAXES:
-            ae.add_supported_context(uid, TRANSFER_SYNTAXES)
-        self.ae = ae
-        self._server: ThreadedAssociationServer | None = None
-        self._thread: threading.Thread | None = None
+        self.settings = AssociationSettings(
+            contexts=supported_contexts(), max_pdu=limits.max_pdu_size,
+            acse_timeout=ACSE_TIMEOUT, network_timeout=limits.network_timeout,
+            dimse_timeout=DIMSE_TIMEOUT,
+            # a data set beyond the association's pixel budget could never be kept (C605)
+            max_data_set=limits.max_spool_bytes_per_association + (1 << 20),
+            implementation_uid=IMPLEMENTATION_UID, implementation_version=IMPLEMENTATION_VERSION)
+        self._listener: Listener | None = None
 
     def _check_spool(self) -> None:
         known = {job.spool_dir for job in self.store.list()}
@@ -128,35 +120,30 @@ class PrintServer:
     @property
     def port(self) -> int:
         """The bound TCP port (useful with port 0)."""
-        assert self._server is not None
-        return self._server.server_address[1]
+        assert self._listener is not None
+        return self._listener.address[1]
+
+    @property
+    def active_associations(self) -> list[Association]:
+        return self._listener.active_associations if self._listener is not None else []
 
     def start(self) -> None:
-        """Bind and serve in a background thread."""
+        """Bind and serve in background threads."""
         d = self.config.dicom
-        server = self.ae.make_server(
-            (d.host, d.port), evt_handlers=self.handlers.bindings(),
-            ssl_context=tls_context(d.tls), server_class=LazyTLSAssociationServer)
-        self.ae._servers.append(server)  # so that AE.shutdown() stops it too
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="print-scp-accept",
-                                        daemon=True)
-        self._thread.start()
+        context = tls_context(d.tls)
+        self._listener = Listener(d.host, d.port, self.handlers, self.settings,
+                                  d.limits.max_associations, context)
+        self._listener.start()
         self.events.start()
         log.info("Print SCP listening on %s:%d (%s), AE titles %s, data in %s",
-                 d.host, self.port, "TLS" if server.ssl_context else "no TLS",
+                 d.host, self.port, "TLS" if context else "no TLS",
                  ", ".join(p.ae_title for p in self.config.printers), self.config.data_dir)
 
     def stop(self) -> None:
         """Stop accepting, end open associations, close the job store."""
-        if self._server is not None:
-            self._server.shutdown()
-            for assoc in list(self.ae.active_associations):
-                assoc.abort()
-            self._server.server_close()
-            if self._server in self.ae._servers:
-                self.ae._servers.remove(self._server)
-            self._server = None
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
         self.events.stop()
         self.spool.close()
         self.store.close()

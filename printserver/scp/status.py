@@ -63,27 +63,28 @@ class Warnings:
         return tuple(seen)
 
 
-def status_dataset(status: Status, comment: str = "", offending: Sequence[int] = (),
-                   affected_uid: str | None = None, attribute_list: bool = False) -> Dataset:
-    """A status Dataset pynetdicom copies into the response command set.
+#: statuses whose tags go in Attribute Identifier List (0000,1005), PS3.7 C.4 / C.5: No Such
+#: Attribute, Attribute List Error, Missing Attribute; other 01xx statuses name them in Offending
+#: Element (0000,0901)
+ATTRIBUTE_LIST_STATUSES = frozenset({0x0105, 0x0107, 0x0120})
 
-    The Error Comment names the attribute at fault. pynetdicom's N-SET and N-GET responses can
-    also carry the tags in Attribute Identifier List (0000,1005) (``attribute_list=True``); its
-    other N-* response primitives have no Offending Element, so there the comment is all.
-    ``affected_uid`` is the SCP-assigned instance UID of an N-CREATE answered with a warning
-    (pitfall P1).
-    """
-    ds = Dataset()
-    ds.Status = int(status)
+
+def status_fields(status: Status | int, comment: str = "",
+                  offending: Sequence[int] = ()) -> dict[str, object]:
+    """The optional status elements of a response command set (PS3.7 C.4): Error Comment and
+    the tags at fault, as Attribute Identifier List or Offending Element by the status."""
+    fields: dict[str, object] = {}
     if comment:
         # Error Comment is LO (PS3.7 C.4): one value of at most 64 characters, so no backslash,
         # which would split it into several values (e.g. an Image Display Format STANDARD\3,3)
-        ds.ErrorComment = comment.replace("\\", "/")[:64]
-    if offending and attribute_list:
-        ds.AttributeIdentifierList = [Tag(t) for t in offending]
-    if affected_uid:
-        ds.AffectedSOPInstanceUID = affected_uid
-    return ds
+        fields["ErrorComment"] = comment.replace("\\", "/")[:64]
+    if offending:
+        tags = [int(Tag(t)) for t in offending]
+        if int(status) in ATTRIBUTE_LIST_STATUSES:
+            fields["AttributeIdentifierList"] = tags
+        elif 0x0100 <= int(status) <= 0x01FF:
+            fields["OffendingElement"] = tags
+    return fields
 
 
 @dataclass

@@ -43,6 +43,7 @@ from pynetdicom.sop_class import (BasicAnnotationBox, BasicFilmBox, BasicFilmSes
 
 from printserver.errors import PrintserverError
 from printserver.scu.images import ImageSource, PrintImage
+from printserver.scu.reactor_gate import install_gate
 from printserver.scu.result import DimseResponse, EventReport, PrintResult
 
 log = logging.getLogger(__name__)
@@ -239,8 +240,8 @@ class PrintSCU:
         handlers = [(evt.EVT_DIMSE_RECV, self._on_dimse_recv),
                     (evt.EVT_N_EVENT_REPORT, self._on_event_report)]
         where = f"{self.called_aet} at {self.host}:{self.port}"
-        assoc = ae.associate(self.host, self.port, contexts=contexts, ae_title=self.called_aet,
-                             evt_handlers=handlers)
+        assoc = install_gate(ae.associate(self.host, self.port, contexts=contexts,
+                                          ae_title=self.called_aet, evt_handlers=handlers))
         if assoc.is_rejected:
             rj = assoc.acceptor.primitive
             reason = (f"result 0x{rj.result:02X}, source 0x{rj.result_source:02X}, reason "

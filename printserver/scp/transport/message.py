@@ -1,0 +1,128 @@
+"""DIMSE messages: assembled from PDV fragments, and fragmented into P-DATA-TF PDUs.
+
+PS3.8 Annex E.2: a message is a command set, then (when its Command Data Set Type says so) a
+data set, each sent as one or more fragments whose message control header marks command / data
+set and last fragment. PS3.7 8.1: one presentation context per message. :class:`MessageAssembler`
+gathers the fragments of one association (a bytearray per part, no intermediate copies) and
+returns each message when its last fragment arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from io import BytesIO
+
+from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filereader import read_dataset
+from pydicom.filewriter import write_dataset
+
+from printserver.scp.transport.command import Command, decode_command
+from printserver.scp.transport.pdu import REASON_UNEXPECTED_PARAMETER, ProtocolError, p_data_tf
+
+#: message control header bits (PS3.8 E.2)
+COMMAND_BIT, LAST_BIT = 0x01, 0x02
+
+
+@dataclass
+class Message:
+    """One received DIMSE message: presentation context, command set, raw data set bytes."""
+
+    context_id: int
+    command: Command
+    data_set: bytearray | None = None
+
+
+class MessageAssembler:
+    """Fragments in, messages out (PS3.8 Annex E).
+
+    Parameters
+    ----------
+    max_data_set : int
+        Largest data set accepted, in bytes; beyond it the association is aborted (a bound on
+        memory, set from the association's spool budget).
+    """
+
+    def __init__(self, max_data_set: int) -> None:
+        self.max_data_set = max_data_set
+        self._context: int | None = None
+        self._command = bytearray()
+        self._command_set: Command | None = None
+        self._data = bytearray()
+
+    @property
+    def idle(self) -> bool:
+        """No message is half received."""
+        return self._context is None
+
+    def add(self, context_id: int, control: int, fragment: memoryview) -> Message | None:
+        """Add one fragment; the message it completes, if any."""
+        if self._context is None:
+            self._context = context_id
+        elif context_id != self._context:
+            raise ProtocolError(f"fragment for context {context_id} inside a message on context "
+                                f"{self._context} (PS3.7 8.1)", REASON_UNEXPECTED_PARAMETER)
+        last = bool(control & LAST_BIT)
+        if control & COMMAND_BIT:
+            if self._command_set is not None:
+                raise ProtocolError("command fragment after the command set was complete",
+                                    REASON_UNEXPECTED_PARAMETER)
+            self._command += fragment
+            if len(self._command) > 65536:
+                raise ProtocolError("command set larger than 64 KiB")
+            if not last:
+                return None
+            self._command_set = decode_command(self._command)
+            if self._command_set.has_data_set:
+                return None
+            return self._complete(None)
+        if self._command_set is None:
+            raise ProtocolError("data set fragment before the command set",
+                                REASON_UNEXPECTED_PARAMETER)
+        if not self._command_set.has_data_set:
+            raise ProtocolError("data set fragment for a command without data set",
+                                REASON_UNEXPECTED_PARAMETER)
+        if len(self._data) + len(fragment) > self.max_data_set:
+            raise ProtocolError(f"data set larger than {self.max_data_set} bytes")
+        self._data += fragment
+        return self._complete(self._data) if last else None
+
+    def _complete(self, data: bytearray | None) -> Message:
+        assert self._context is not None and self._command_set is not None
+        message = Message(self._context, self._command_set, data)
+        self._context, self._command_set = None, None
+        self._command, self._data = bytearray(), bytearray()
+        return message
+
+
+def decode_data_set(data: bytes | bytearray, implicit_vr: bool, little_endian: bool) -> Dataset:
+    """A pydicom Dataset of a received data set (values converted lazily, on access)."""
+    ds = read_dataset(BytesIO(data), implicit_vr, little_endian)
+    ds.set_original_encoding(implicit_vr, little_endian, None)
+    return ds
+
+
+def encode_data_set(ds: Dataset, implicit_vr: bool, little_endian: bool) -> bytes:
+    """The bytes of ``ds`` in a transfer syntax's encoding."""
+    fp = DicomBytesIO()
+    fp.is_implicit_VR = implicit_vr
+    fp.is_little_endian = little_endian
+    write_dataset(fp, ds)
+    return fp.getvalue()
+
+
+def fragments(context_id: int, command: bytes, data_set: bytes | None,
+              max_pdu: int) -> list[bytes]:
+    """P-DATA-TF PDUs carrying one message, each within the peer's Maximum Length Received
+    (``max_pdu``; 0 means no limit, PS3.8 D.1)."""
+    step = max_pdu - 6 if max_pdu and max_pdu > 6 else 1 << 30
+    pdus = []
+    for part, control in ((command, COMMAND_BIT), (data_set, 0)):
+        if part is None:
+            continue
+        view = memoryview(part)
+        for start in range(0, max(len(part), 1), step):
+            chunk = view[start:start + step]
+            last = LAST_BIT if start + step >= len(part) else 0
+            pdus.append(p_data_tf(context_id, control | last, chunk))
+    return pdus
