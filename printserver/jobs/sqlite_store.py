@@ -202,7 +202,8 @@ class SQLiteJobStore(JobStore):
                 raise JobStoreError(f"{self.path}: {work}: {exc}") from exc
 
     def add(self, job: Job) -> None:
-        row = tuple(job.to_dict()[c] for c in _COLUMNS)
+        values = job.to_dict()
+        row = tuple(values[c] for c in _COLUMNS)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:

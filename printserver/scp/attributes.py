@@ -114,9 +114,9 @@ def validate(ds: Dataset | None, rules: Sequence[AttributeRule], ctx: RuleContex
         0105, 0106, 0120, 0121 or the code a parser chose.
     """
     by_tag = {r.tag: r for r in rules if r.supported is None or r.supported(ctx)}
-    ds = ds if ds is not None else Dataset()
-    unknown = [elem.tag for elem in ds
-               if elem.tag.element != 0 and elem.tag not in by_tag and elem.tag not in _TOLERATED]
+    present = {elem.tag: elem for elem in ds} if ds is not None else {}
+    unknown = [tag for tag in present
+               if tag.element != 0 and tag not in by_tag and tag not in _TOLERATED]
     if unknown:
         names = ", ".join(_tag_name(t) for t in unknown)
         if ctx.strict:
@@ -126,7 +126,7 @@ def validate(ds: Dataset | None, rules: Sequence[AttributeRule], ctx: RuleContex
     for rule in rules:
         if rule.tag not in by_tag:
             continue
-        elem = ds.get(rule.tag)
+        elem = present.get(rule.tag)
         raw = None if elem is None else elem.value
         if elem is None or (_is_empty(raw) and elem.VR != "SQ"):
             if rule.required:

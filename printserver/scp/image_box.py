@@ -49,26 +49,27 @@ def _image_sequence(value: Any, ctx: RuleContext) -> ImageRecord | None:
         return None
     if len(value) != 1:
         raise ValueError(f"needs 0 or 1 item, got {len(value)}")
-    item: Dataset = value[0]
-    extra = [e.tag for e in item if e.tag.element != 0 and e.keyword not in _PIXEL_MODULE]
+    elements = list(value[0])  # each element converted once, then read from this dict
+    item = {e.keyword: e.value for e in elements}
+    extra = [e.tag for e in elements if e.tag.element != 0 and e.keyword not in _PIXEL_MODULE]
     if extra:
         if ctx.strict:
             raise DimseError(Status.NO_SUCH_ATTRIBUTE, "unsupported attribute in image item", extra)
         ctx.warnings.add(Status.ATTRIBUTE_LIST_ERROR, "ignored attributes in image item", extra)
     for keyword in ("SamplesPerPixel", "PhotometricInterpretation", "Rows", "Columns",
                     "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation", "PixelData"):
-        if keyword not in item or item[keyword].value in (None, b"", ""):
+        if item.get(keyword) in (None, b"", ""):
             raise DimseError(Status.MISSING_ATTRIBUTE, f"{keyword} missing in image item",
                              [_TAG[keyword]])
-    if item.SamplesPerPixel != 1:
+    if item["SamplesPerPixel"] != 1:
         raise _bad("SamplesPerPixel", "must be 1")
-    pi = str(item.PhotometricInterpretation).strip().upper()
+    pi = str(item["PhotometricInterpretation"]).strip().upper()
     if pi not in {p.value for p in PhotometricInterpretation}:
         raise _bad("PhotometricInterpretation", "MONOCHROME1 or MONOCHROME2")
-    rows, columns = int(item.Rows), int(item.Columns)
+    rows, columns = int(item["Rows"]), int(item["Columns"])
     if rows < 1 or columns < 1:
         raise _bad("Rows", "Rows and Columns must be > 0")
-    bs, ba, hb = int(item.BitsStored), int(item.BitsAllocated), int(item.HighBit)
+    bs, ba, hb = int(item["BitsStored"]), int(item["BitsAllocated"]), int(item["HighBit"])
     allowed = {8: 8, 12: 16} if ctx.printer.supports_12_bit else {8: 8}
     if bs not in allowed:
         raise _bad("BitsStored", f"must be one of {sorted(allowed)}")
@@ -76,11 +77,11 @@ def _image_sequence(value: Any, ctx: RuleContext) -> ImageRecord | None:
         raise _bad("BitsAllocated", f"must be {allowed[bs]} with Bits Stored {bs}")
     if hb != bs - 1:
         raise _bad("HighBit", f"must be {bs - 1}")
-    if item.PixelRepresentation != 0:
+    if item["PixelRepresentation"] != 0:
         raise _bad("PixelRepresentation", "must be 0 (unsigned)")
     aspect = None
-    if "PixelAspectRatio" in item and item.PixelAspectRatio is not None:
-        aspect = [int(v) for v in item.PixelAspectRatio]
+    if item.get("PixelAspectRatio") is not None:
+        aspect = [int(v) for v in item["PixelAspectRatio"]]
         if len(aspect) != 2 or min(aspect) < 1:
             raise _bad("PixelAspectRatio", "needs two positive integers")
     if rows > ctx.limits.max_image_rows or columns > ctx.limits.max_image_columns:
@@ -88,7 +89,7 @@ def _image_sequence(value: Any, ctx: RuleContext) -> ImageRecord | None:
                          f"image {columns}x{rows} exceeds {ctx.limits.max_image_columns}x"
                          f"{ctx.limits.max_image_rows}", [_TAG["Rows"]])
     need = rows * columns * ba // 8
-    data = item.PixelData
+    data = item["PixelData"]
     if len(data) < need:
         raise _bad("PixelData", f"{len(data)} bytes, {need} needed")
     data = data[:need] if len(data) > need else data
@@ -137,7 +138,10 @@ def box_size(film_box: FilmBox, state: PrintAssociation, index: int) -> tuple[in
                     film_size_id=a["FilmSizeID"], film_orientation=a["FilmOrientation"],
                     trim=a.get("Trim") or "NO", requested_resolution_id=a["RequestedResolutionID"],
                     annotation_display_format_id=a.get("AnnotationDisplayFormatID"))
-    sizes = image_area_sizes(spec, state.printer)
+    # the same for every image box of the film until a film box N-SET changes e.g. Trim
+    if film_box.box_sizes is None or film_box.box_sizes[0] != spec:
+        film_box.box_sizes = (spec, image_area_sizes(spec, state.printer))
+    sizes = film_box.box_sizes[1]
     if not 1 <= index <= len(sizes):
         raise ValueError(f"position {index} outside {film_box.display_format.text}")
     return sizes[index - 1]

@@ -116,6 +116,8 @@ class FilmBox:
     image_boxes: list[ImageBox] = field(default_factory=list)
     annotation_boxes: list[AnnotationBox] = field(default_factory=list)
     printed: bool = False
+    #: (the film geometry it was computed for, (columns, rows) of each box): see image_box
+    box_sizes: tuple[Any, list[tuple[int, int]]] | None = None
 
     @property
     def has_image(self) -> bool:

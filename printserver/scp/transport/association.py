@@ -435,7 +435,8 @@ class Association:
         if field_ == C_CANCEL:
             return
         self.last_activity = time.monotonic()
-        log.debug("%s from %s: %s", command.name, self.calling_ae, dict(command))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s from %s: %s", command.name, self.calling_ae, dict(command))
         response = self._respond(message, context)
         if self._outbox:
             self._send_events()  # the SCU waits for this response: a safe moment (see module)
@@ -491,8 +492,9 @@ class Association:
                                    ts != ExplicitVRBigEndian)
         fields["CommandDataSetType"] = DATA_SET_PRESENT if data is not None else NO_DATA_SET
         self._send_message(int(context.context_id), encode_command(fields), data)
-        log.debug("%s to %s: status 0x%04X", rq.name.replace("-RQ", "-RSP"), self.calling_ae,
-                  response.status)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s to %s: status 0x%04X", rq.name.replace("-RQ", "-RSP"),
+                      self.calling_ae, response.status)
 
     def _send_message(self, context_id: int, command: bytes, data: bytes | None) -> None:
         # one write: the command and data set PDUs leave in as few segments as possible
