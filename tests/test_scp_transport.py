@@ -266,3 +266,73 @@ def _film_orientation_only() -> Dataset:
     ds = Dataset()
     ds.FilmOrientation = "PORTRAIT"
     return ds
+
+
+def _pydicom_bytes(ds: Dataset, implicit: bool) -> bytes:
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset
+
+    fp = DicomBytesIO()
+    fp.is_implicit_VR, fp.is_little_endian = implicit, True
+    write_dataset(fp, ds)
+    return fp.getvalue()
+
+
+def _sample_responses() -> list[Dataset]:
+    """Response data sets as the SOP class modules build them, plus awkward values."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from printserver.config import load_config
+    from printserver.scp import film_box, film_session, image_box, printer
+    from printserver.scp.association import PrintAssociation
+    from scp_fixtures import image_box_ds
+
+    cfg = load_config(None, data_dir=Path("/nonexistent"))
+    state = PrintAssociation("SCU", "PRINTSCP", cfg.printers[0], cfg.dicom.limits, False,
+                             frozenset({"1.2.840.10008.5.1.1.9"}), None)
+    session = film_session.create(state, None, _film_orientation_only())
+    ref = Dataset()
+    ref.ReferencedSOPClassUID = "1.2.840.10008.5.1.1.1"
+    ref.ReferencedSOPInstanceUID = session.instance_uid
+    request = Dataset()
+    request.ImageDisplayFormat = "STANDARD\\2,2"
+    request.ReferencedFilmSessionSequence = [ref]
+    request.MinDensity, request.MaxDensity, request.Illumination = 10, 300, 2000
+    box = film_box.create(state, None, request)
+    uid = box.dataset.ReferencedImageBoxSequence[0].ReferencedSOPInstanceUID
+    pixels = np.arange(64 * 32, dtype=np.uint16).reshape(64, 32) % 4096
+    image = image_box.update(state, uid, image_box_ds(1, pixels, Polarity="REVERSE"))
+    got = printer.get_printer(state.printer, "1.2.840.10008.5.1.1.17", [], False,
+                              ("NORMAL", "NORMAL"))
+    odd = Dataset()
+    odd.PatientName = "Doe^Jane"
+    odd.ImagerPixelSpacing = [0.1, 0.25]
+    odd.LUTDescriptor = [4096, 0, 12]
+    odd["LUTDescriptor"].VR = "US"
+    odd.FrameIncrementPointer = [0x00181063]
+    odd.add_new(0x00091010, "OB", b"\x01\x02\x03")
+    odd.FilmSessionLabel = ""
+    return [session.dataset, box.dataset, image.dataset, got.dataset, odd]
+
+
+@pytest.mark.parametrize("implicit", [True, False])
+def test_fast_data_set_encoder_matches_pydicom(implicit):
+    from printserver.scp.transport.message import encode_data_set
+
+    for ds in _sample_responses():
+        if ds is None:
+            continue
+        assert encode_data_set(ds, implicit, True) == _pydicom_bytes(ds, implicit)
+
+
+def test_fast_encoder_leaves_non_ascii_to_pydicom():
+    from printserver.scp.transport.message import decode_data_set, encode_data_set
+
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.FilmSessionLabel = "Röntgen"
+    data = encode_data_set(ds, False, True)
+    assert data == _pydicom_bytes(ds, False)
+    assert decode_data_set(data, False, True).FilmSessionLabel == "Röntgen"

@@ -20,7 +20,7 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,9 +87,7 @@ class Spool:
         The SCP stages each image at Image Box N-SET, so that at N-ACTION the job folder only
         needs hard links to files that are already durable.
         """
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._stage_workers, thread_name_prefix="spool-stage")
-        return self._pool.submit(self._write_staged, data)
+        return self._submit(self._write_staged, data)
 
     def _staging_dir(self) -> Path:
         self.staging.mkdir(parents=True, exist_ok=True)
@@ -100,13 +98,29 @@ class Spool:
         write_synced(path, data)
         return StagedFile(path, len(data), hashlib.sha256(data).hexdigest())
 
+    def discard(self, *staged: Future[StagedFile]) -> None:
+        """Remove staging files once written (a job that linked one keeps its own link).
+
+        The unlinks run on a staging thread: an N-DELETE of a film box answers without waiting
+        for one unlink per image."""
+        if staged:
+            try:
+                self._submit(self._unlink_staged, staged)
+            except RuntimeError:  # the pool is shutting down: do it here
+                self._unlink_staged(staged)
+
     @staticmethod
-    def discard(staged: Future[StagedFile]) -> None:
-        """Remove a staging file once written (a job that linked it keeps its own link)."""
+    def _unlink_staged(staged: tuple[Future[StagedFile], ...]) -> None:
         def unlink(done: Future[StagedFile]) -> None:
             if done.exception() is None:
                 done.result().path.unlink(missing_ok=True)
-        staged.add_done_callback(unlink)
+        for future in staged:
+            future.add_done_callback(unlink)  # at once when written, else when it is
+
+    def _submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._stage_workers, thread_name_prefix="spool-stage")
+        return self._pool.submit(fn, *args, **kwargs)
 
     def clear_staging(self) -> None:
         """Remove what dead processes of this host left staged (never part of an acknowledged

@@ -7,10 +7,11 @@ abort; jobs already queued keep their own copy (see :mod:`printserver.scp.print_
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pydicom.uid import PYDICOM_ROOT_UID, generate_uid
+from pydicom.uid import PYDICOM_ROOT_UID
 
 from printserver.config import LimitsConfig, PrinterConfig
 from printserver.scp.attributes import RuleContext
@@ -73,7 +74,9 @@ class PrintAssociation:
     # -- instances ---------------------------------------------------------------------------
     @staticmethod
     def new_uid() -> str:
-        return generate_uid(prefix=UID_PREFIX)
+        # as pydicom's generate_uid(prefix) does (a UUID4 as a decimal number, PS3.5 B.2),
+        # without its checks of a prefix that is constant
+        return f"{UID_PREFIX}{uuid.uuid4().int}"[:64]
 
     def claim_uid(self, uid: str | None, class_uid: str) -> str:
         """The instance UID for an N-CREATE: the SCU's (refused if in use, 0111) or a new one."""

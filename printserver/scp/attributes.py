@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from pydicom import config
 from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import Tag
@@ -249,11 +251,17 @@ def uid_reference(class_uid: str, exists: Callable[[str, RuleContext], bool]) ->
 def reference_item(class_uid: str) -> Callable[[str], list[Dataset]]:
     """Encoder: an instance UID back into a one-item referencing sequence."""
     def enc(uid: str) -> list[Dataset]:
-        item = Dataset()
-        item.ReferencedSOPClassUID = class_uid
-        item.ReferencedSOPInstanceUID = uid
-        return [item]
+        # UIDs the SCP holds are valid already: skip pydicom's per-value checks (a film box
+        # answers with one item per image box)
+        return [Dataset({_REFERENCED_CLASS: DataElement(_REFERENCED_CLASS, "UI", class_uid,
+                                                        validation_mode=config.IGNORE),
+                         _REFERENCED_INSTANCE: DataElement(_REFERENCED_INSTANCE, "UI", uid,
+                                                           validation_mode=config.IGNORE)})]
     return enc
+
+
+#: Referenced SOP Class UID (0008,1150), Referenced SOP Instance UID (0008,1155)
+_REFERENCED_CLASS, _REFERENCED_INSTANCE = Tag(0x00081150), Tag(0x00081155)
 
 
 def json_sequence(value: Any, ctx: RuleContext) -> list[dict]:

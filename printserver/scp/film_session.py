@@ -125,9 +125,8 @@ def discard_images(state: PrintAssociation, film_box: FilmBox) -> None:
     """Drop the staging files of a film box's images (queued jobs hold their own links)."""
     if state.jobs is None:
         return
-    for box in film_box.image_boxes:
-        if box.image is not None and box.image.staged is not None:
-            state.jobs.spool.discard(box.image.staged)
+    state.jobs.spool.discard(*(box.image.staged for box in film_box.image_boxes
+                               if box.image is not None and box.image.staged is not None))
 
 
 def release(state: PrintAssociation) -> None:
