@@ -50,9 +50,12 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.DEBUG if verbose else logging.INFO)
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # pynetdicom is very chatty at INFO; show its detail only with -vv
+    # pynetdicom (our SCU side) is very chatty at INFO; it and the Print SCP's message trace
+    # (printserver.scp.transport at DEBUG: every DIMSE message) only with -vv
     logging.getLogger("pynetdicom").setLevel(
         logging.DEBUG if verbose >= 2 else (logging.ERROR if quiet else logging.WARNING))
+    logging.getLogger("printserver.scp.transport").setLevel(
+        logging.DEBUG if verbose >= 2 else level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
