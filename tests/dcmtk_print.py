@@ -671,8 +671,11 @@ class DcmprscpServer:
     """
 
     def __init__(self, root: Path, profile: PrinterProfile | None = None,
-                 port: int | None = None) -> None:
+                 port: int | None = None, dump: bool = True) -> None:
         self.root = root
+        #: log every DIMSE message in full (``--debug --dump``, what the tests read); a
+        #: benchmark runs it at its default verbosity, as printserver runs at its own
+        self.dump = dump
         self.port = port or free_port()
         self.profile = dataclasses.replace(profile or PrinterProfile(), name="LOCALSCP",
                                            type="LOCALPRINTER", port=self.port)
@@ -692,8 +695,9 @@ class DcmprscpServer:
     def start(self) -> DcmprscpServer:
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            ["dcmprscp", "--config", str(self.config.path), "--printer", "LOCALSCP", "--debug",
-             "--dump"], stdout=self._log, stderr=subprocess.STDOUT, cwd=self.root,
+            ["dcmprscp", "--config", str(self.config.path), "--printer", "LOCALSCP",
+             *(["--debug", "--dump"] if self.dump else [])],
+            stdout=self._log, stderr=subprocess.STDOUT, cwd=self.root,
             env=dcmtk_env())
         try:
             wait_for_port(self.host, self.port, proc=self.proc)

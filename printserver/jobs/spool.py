@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -79,6 +80,8 @@ class Spool:
         self.staging = self.root / _STAGING / f"{socket.gethostname()}-{os.getpid()}"
         self._stage_workers = stage_workers
         self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._discarded: list[Future[StagedFile]] = []
 
     # -- staging: pixels written while the SCU sends the next image ------------------------------
     def stage(self, data: bytes) -> Future[StagedFile]:
@@ -87,7 +90,9 @@ class Spool:
         The SCP stages each image at Image Box N-SET, so that at N-ACTION the job folder only
         needs hard links to files that are already durable.
         """
-        return self._submit(self._write_staged, data)
+        future = self._submit(self._write_staged, data)
+        self.flush_discarded()
+        return future
 
     def _staging_dir(self) -> Path:
         self.staging.mkdir(parents=True, exist_ok=True)
@@ -101,8 +106,16 @@ class Spool:
     def discard(self, *staged: Future[StagedFile]) -> None:
         """Remove staging files once written (a job that linked one keeps its own link).
 
-        The unlinks run on a staging thread: an N-DELETE of a film box answers without waiting
-        for one unlink per image."""
+        They are unlinked later, on a staging thread: with the next image staged or at
+        :meth:`flush_discarded` (the end of the association), so that an N-DELETE of a film box
+        neither waits for one unlink per image nor competes with them for the CPU."""
+        with self._lock:
+            self._discarded.extend(staged)
+
+    def flush_discarded(self) -> None:
+        """Unlink, on a staging thread, the staging files discarded so far."""
+        with self._lock:
+            staged, self._discarded = tuple(self._discarded), []
         if staged:
             try:
                 self._submit(self._unlink_staged, staged)
@@ -141,7 +154,8 @@ class Spool:
                 shutil.rmtree(path, ignore_errors=True)
 
     def close(self) -> None:
-        """Finish pending staging writes and stop the staging threads."""
+        """Finish pending staging writes and unlinks, and stop the staging threads."""
+        self.flush_discarded()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None

@@ -97,6 +97,7 @@ class PrintHandlers:
             self.events.unsubscribe(assoc)
         film_session.release(state)
         state.presentation_luts.clear()
+        self.jobs.spool.flush_discarded()
         assoc.state = None
         log.info("association from %s to %s %s", state.calling_ae, state.called_ae, how)
 
