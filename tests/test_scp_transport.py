@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 
 import pytest
 from pydicom.dataset import Dataset
@@ -148,6 +149,37 @@ def test_pdu_over_the_maximum_length_is_refused_unread(srv):
     sock.sendall(struct.pack(">BxL", 0x04, 1 << 30) + b"\0" * 64)
     assert_aborted(sock, 0x06)
     assert_still_serving(srv)
+
+
+def test_unlimited_pdu_size_is_still_bounded_by_the_spool_budget(tmp_path):
+    """max_pdu_size = 0 (no limit, PS3.8 D.1) does not let a header make the SCP allocate or
+    wait for more than an association may ever hold."""
+    server = InProcessServer(tmp_path / "scp", "[dicom.limits]\nmax_pdu_size = 0\n"
+                                               "max_spool_bytes_per_association = 1000000\n")
+    try:
+        sock = established(server)
+        sock.sendall(struct.pack(">BxL", 0x04, 64 << 20) + b"\0" * 64)
+        assert_aborted(sock, 0x06)
+        assert_still_serving(server)
+    finally:
+        server.stop()
+
+
+def test_connections_beyond_the_limit_are_closed_at_once(tmp_path):
+    server = InProcessServer(tmp_path / "scp", "[dicom.limits]\nmax_associations = 1\n")
+    silent = []
+    try:
+        for _ in range(64):  # connected, never associating: each holds a slot until ARTIM
+            silent.append(connect(server))
+        time.sleep(0.5)
+        extra = connect(server)
+        extra.settimeout(5)
+        assert extra.recv(1) == b""  # closed by the SCP, not left waiting
+        extra.close()
+    finally:
+        for sock in silent:
+            sock.close()
+        server.stop()
 
 
 def test_message_on_an_unaccepted_context_is_aborted(srv):

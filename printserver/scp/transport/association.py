@@ -3,7 +3,7 @@
 PS3.8 7.1 (A-ASSOCIATE), 7.2 (A-RELEASE), 7.3-7.4 (A-ABORT, A-P-ABORT) and 9.3 (PDUs); PS3.7
 9.1 (status, message IDs) and 10.1.1 (N-EVENT-REPORT, which here the SCP invokes).
 
-Everything happens on the association's own thread, which blocks in ``select``/``recv_into`` and
+Everything happens on the association's own thread, which blocks in ``poll``/``recv_into`` and
 wakes only for the peer's PDUs, for an event another thread posted (:meth:`post_event`) or for a
 timeout; nothing polls. A request is decoded, handed to the :class:`ServiceUser` and answered
 before the next PDU is read, so the per-association print state needs no lock.
@@ -368,8 +368,24 @@ class Association:
 
     def _max_read(self) -> int:
         max_pdu = self.settings.max_pdu
-        # PS3.8 D.1: Maximum Length Received bounds the PDV list of a P-DATA-TF; 0 = no limit
-        return max(max_pdu + 6, MAX_CONTROL_PDU) if max_pdu else 0xFFFFFFFF
+        # PS3.8 D.1: Maximum Length Received bounds the PDV list of a P-DATA-TF; 0 = no limit,
+        # but still no PDU larger than the largest data set the association may send
+        if max_pdu:
+            return max(max_pdu + 6, MAX_CONTROL_PDU)
+        return min(0xFFFFFFFF, self.settings.max_data_set + MAX_CONTROL_PDU)
+
+    def _readable(self, timeout: float | None, wake: bool = True) -> tuple[bool, bool]:
+        """Wait until the socket (or, with ``wake``, the wake-up pair) is readable: (socket,
+        wake-up). poll, not select: no limit on descriptor numbers in a busy server."""
+        if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
+            return True, False  # decrypted data poll cannot see
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        if wake:
+            poller.register(self._wake_r, select.POLLIN)
+        events = poller.poll(None if timeout is None else max(0, int(timeout * 1000) + 1))
+        fds = {fd for fd, _mask in events}
+        return self.sock.fileno() in fds, self._wake_r.fileno() in fds
 
     def _take(self, pdu: P.PDU) -> None:
         """Act on one PDU received while established."""
@@ -411,12 +427,10 @@ class Association:
                 if idle <= 0:
                     raise socket.timeout()
                 timeout = idle if timeout is None else min(timeout, idle)
-            if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
-                return P.read_pdu(self.sock, self._max_read())
-            ready, _, _ = select.select([self.sock, self._wake_r], [], [], timeout)
-            if self._wake_r in ready:
+            readable, woken = self._readable(timeout)
+            if woken:
                 self._drain_wake()
-            if self.sock in ready:
+            if readable:
                 pdu = P.read_pdu(self.sock, self._max_read())
                 self.last_activity = time.monotonic()
                 return pdu
@@ -548,9 +562,7 @@ class Association:
             if remaining <= 0:
                 return EventOutcome(True, reason=f"no answer within "
                                                  f"{self.settings.dimse_timeout:g} s")
-            ready = (isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()) or \
-                select.select([self.sock], [], [], remaining)[0]
-            if not ready:
+            if not self._readable(remaining, wake=False)[0]:
                 continue
             pdu = P.read_pdu(self.sock, self._max_read())
             if pdu.type != P.P_DATA_TF:
