@@ -1,4 +1,4 @@
-"""The Print SCP: Basic Grayscale Print Management (PS3.4 Annex H) over pynetdicom.
+"""The Print SCP: Basic Grayscale Print Management (PS3.4 Annex H).
 
 * :mod:`.model` plain domain objects (film session, film box, image box, annotation box,
   presentation LUT) that know nothing about sockets;
@@ -6,6 +6,8 @@
 * :mod:`.film_session`, :mod:`.film_box`, :mod:`.image_box`, :mod:`.annotation_box`,
   :mod:`.presentation_lut`, :mod:`.printer`, :mod:`.print_job` the behaviour of each SOP class;
 * :mod:`.association` the per-association state;
-* :mod:`.handlers` thin pynetdicom event handlers; :mod:`.server` the listener (contexts, AE titles,
-  TLS, limits); :mod:`.cli` the ``printserver serve`` command.
+* :mod:`.transport` the DICOM Upper Layer (PS3.8 associations and PDUs, PS3.7 DIMSE messages);
+* :mod:`.handlers` the thin service user between DIMSE requests and the SOP class modules;
+  :mod:`.notifier` the Print Job and Printer N-EVENT-REPORTs; :mod:`.server` the listener
+  (contexts, AE titles, TLS, limits); :mod:`.cli` the ``printserver serve`` command.
 """
