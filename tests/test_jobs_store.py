@@ -4,6 +4,7 @@ node leases, crash leftovers, checks."""
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -178,3 +179,27 @@ def test_postgresql_store_reconnects_after_losing_its_connection(postgres):
         with pytest.raises(JobStoreError, match="reading job a"):
             store.get("a")  # the call that finds the connection lost says so
         assert store.get("a").job_id == "a"  # the next one reconnects
+
+
+def test_deferred_staging_is_written_by_run_deferred_and_discards_wait_for_it(tmp_path):
+    """Image box N-SET stages with defer=True; the SCP writes right after its response."""
+    import hashlib
+
+    spool = Spool(tmp_path)
+    try:
+        kept = spool.stage(b"kept pixels", defer=True)
+        dropped = spool.stage(b"dropped pixels", defer=True)
+        assert not kept.done() and not dropped.done()
+        assert not spool.staging.exists() or list(spool.staging.iterdir()) == []
+        spool.discard(dropped)  # before it was even written
+        spool.run_deferred()
+        staged = kept.result(timeout=10)
+        assert staged.path.read_bytes() == b"kept pixels"
+        assert staged.sha256 == hashlib.sha256(b"kept pixels").hexdigest()
+        dropped_path = dropped.result(timeout=10).path
+        deadline = time.monotonic() + 10
+        while dropped_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)  # unlinked by a staging thread
+        assert not dropped_path.exists() and staged.path.exists()
+    finally:
+        spool.close()

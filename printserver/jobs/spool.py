@@ -82,17 +82,41 @@ class Spool:
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._discarded: list[Future[StagedFile]] = []
+        self._deferred: list[tuple[Future[StagedFile], bytes]] = []
 
     # -- staging: pixels written while the SCU sends the next image ------------------------------
-    def stage(self, data: bytes) -> Future[StagedFile]:
-        """Write ``data`` to a staging file in the background (written, fsync'd, hashed).
+    def stage(self, data: bytes, defer: bool = False) -> Future[StagedFile]:
+        """Write ``data`` to a staging file (written, fsync'd, hashed); the Future says when.
 
         The SCP stages each image at Image Box N-SET, so that at N-ACTION the job folder only
-        needs hard links to files that are already durable.
+        needs hard links to files that are already durable. By default a staging thread writes
+        it; with ``defer`` it waits for :meth:`run_deferred`, which the SCP calls on the
+        association's own thread right after the N-SET response has left, while the SCU prepares
+        its next request: no hand-over between threads, no second thread competing for the CPU.
         """
+        if defer:
+            future: Future[StagedFile] = Future()
+            with self._lock:
+                self._deferred.append((future, data))
+            return future
         future = self._submit(self._write_staged, data)
         self.flush_discarded()
         return future
+
+    def run_deferred(self) -> None:
+        """Write the deferred staging files now, on this thread (then unlink discarded ones)."""
+        while True:
+            with self._lock:
+                if not self._deferred:
+                    break
+                future, data = self._deferred.pop(0)
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(self._write_staged(data))
+            except BaseException as exc:  # the Future carries it to N-ACTION (e.g. disk full)
+                future.set_exception(exc)
+        self.flush_discarded()
 
     def _staging_dir(self) -> Path:
         self.staging.mkdir(parents=True, exist_ok=True)
@@ -155,7 +179,7 @@ class Spool:
 
     def close(self) -> None:
         """Finish pending staging writes and unlinks, and stop the staging threads."""
-        self.flush_discarded()
+        self.run_deferred()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None

@@ -97,7 +97,7 @@ class PrintHandlers:
             self.events.unsubscribe(assoc)
         film_session.release(state)
         state.presentation_luts.clear()
-        self.jobs.spool.flush_discarded()
+        self.jobs.spool.run_deferred()
         assoc.state = None
         log.info("association from %s to %s %s", state.calling_ae, state.called_ae, how)
 
@@ -160,7 +160,9 @@ class PrintHandlers:
             })
         except DimseError as exc:
             return self._failure("N-SET", cls, state, exc)
-        return _response(reply)
+        response = _response(reply)
+        response.after = self.jobs.spool.run_deferred  # stage the image, the SCU prepares the next
+        return response
 
     def on_n_get(self, request: Request) -> Response:
         cmd = request.command

@@ -215,7 +215,8 @@ def update(state: PrintAssociation, uid: str | None, ds: Dataset | None,
     if box.image is not None and box.image.staged is not None and state.jobs is not None:
         state.jobs.spool.discard(box.image.staged)
     if image is not None and state.jobs is not None:
-        image.staged = state.jobs.spool.stage(image.pixel_data)
+        # written right after the response leaves (PrintHandlers.on_n_set)
+        image.staged = state.jobs.spool.stage(image.pixel_data, defer=True)
     box.image = image
     return Reply.with_warnings(ctx.warnings, encode(values, RULES))
 

@@ -99,6 +99,8 @@ class Response:
     status: int = 0x0000
     fields: dict[str, object] = field(default_factory=dict)
     data_set: Dataset | None = None
+    #: work to do once the response has left (while the SCU prepares its next request)
+    after: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -454,7 +456,15 @@ class Association:
         response = self._respond(message, context)
         if self._outbox:
             self._send_events()  # the SCU waits for this response: a safe moment (see module)
-        self._send_response(command, context, response)
+        try:
+            self._send_response(command, context, response)
+        finally:
+            if response.after is not None:
+                try:
+                    response.after()
+                except Exception:
+                    log.exception("%s from %s: work after the response failed", command.name,
+                                  self.calling_ae)
         self.last_activity = time.monotonic()
 
     def _respond(self, message: Message, context: PresentationContext) -> Response:
