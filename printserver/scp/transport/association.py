@@ -193,6 +193,7 @@ class Association:
         self.is_established = False
         self.last_activity = time.monotonic()
         self.thread: threading.Thread | None = None
+        self._reader = P.PDUReader()
         self._assembler = MessageAssembler(settings.max_data_set)
         self._backlog: collections.deque[Message] = collections.deque()
         self._release_requested = False
@@ -433,7 +434,7 @@ class Association:
             if woken:
                 self._drain_wake()
             if readable:
-                pdu = P.read_pdu(self.sock, self._max_read())
+                pdu = self._reader.read(self.sock, self._max_read())
                 self.last_activity = time.monotonic()
                 return pdu
 
@@ -479,12 +480,14 @@ class Association:
             ts = context.transfer_syntax[0]
             try:
                 data_set = decode_data_set(message.data_set, ts == ImplicitVRLittleEndian,
-                                           ts != ExplicitVRBigEndian)
+                                           ts != ExplicitVRBigEndian, message.data_length)
             except Exception as exc:
                 log.warning("%s from %s: data set not decodable: %s", command.name,
                             self.calling_ae, exc)
                 return Response(PROCESSING_FAILURE,
                                 {"ErrorComment": "data set could not be decoded"})
+            finally:
+                self._assembler.recycle(message)
         try:
             return self.user.on_request(Request(command, data_set, context, self))
         except Exception:
@@ -574,7 +577,7 @@ class Association:
                                                  f"{self.settings.dimse_timeout:g} s")
             if not self._readable(remaining, wake=False)[0]:
                 continue
-            pdu = P.read_pdu(self.sock, self._max_read())
+            pdu = self._reader.read(self.sock, self._max_read())
             if pdu.type != P.P_DATA_TF:
                 self._take(pdu)  # a release is remembered; an abort raises
                 return EventOutcome(True, reason="the SCU asked to release the association")

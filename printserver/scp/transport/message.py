@@ -3,16 +3,15 @@
 PS3.8 Annex E.2: a message is a command set, then (when its Command Data Set Type says so) a
 data set, each sent as one or more fragments whose message control header marks command / data
 set and last fragment. PS3.7 8.1: one presentation context per message. :class:`MessageAssembler`
-gathers the fragments of one association (views of the PDU buffers, joined once into the data
-set's bytes, which pydicom then reads without a further copy) and returns each message when its
-last fragment arrives.
+gathers the fragments of one association into one data set buffer, reused from message to message
+(no fresh pages to fault in and zero for every image), and returns each message when its last
+fragment arrives; pydicom reads the data set straight from that buffer.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from io import BytesIO
 
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
@@ -25,15 +24,20 @@ from printserver.scp.transport.pdu import REASON_UNEXPECTED_PARAMETER, ProtocolE
 
 #: message control header bits (PS3.8 E.2)
 COMMAND_BIT, LAST_BIT = 0x01, 0x02
+#: a data set buffer up to this size is kept for the association's next message
+KEEP_BUFFER = 16 << 20
 
 
 @dataclass
 class Message:
-    """One received DIMSE message: presentation context, command set, raw data set bytes."""
+    """One received DIMSE message: presentation context, command set and the data set's bytes,
+    ``data_set[:data_length]`` (the buffer may be longer; it is the assembler's again once the
+    message has been decoded, see :meth:`MessageAssembler.recycle`)."""
 
     context_id: int
     command: Command
-    data_set: bytes | None = None
+    data_set: bytearray | None = None
+    data_length: int = 0
 
 
 class MessageAssembler:
@@ -51,8 +55,10 @@ class MessageAssembler:
         self._context: int | None = None
         self._command = bytearray()
         self._command_set: Command | None = None
-        self._data: list[memoryview] = []
+        self._data: bytearray | None = None
         self._data_length = 0
+        #: a data set buffer given back by recycle(), for the next message
+        self._spare: bytearray | None = None
 
     @property
     def idle(self) -> bool:
@@ -79,32 +85,70 @@ class MessageAssembler:
             self._command_set = decode_command(self._command)
             if self._command_set.has_data_set:
                 return None
-            return self._complete(None)
+            return self._complete()
         if self._command_set is None:
             raise ProtocolError("data set fragment before the command set",
                                 REASON_UNEXPECTED_PARAMETER)
         if not self._command_set.has_data_set:
             raise ProtocolError("data set fragment for a command without data set",
                                 REASON_UNEXPECTED_PARAMETER)
-        self._data_length += len(fragment)
-        if self._data_length > self.max_data_set:
+        start, end = self._data_length, self._data_length + len(fragment)
+        if end > self.max_data_set:
             raise ProtocolError(f"data set larger than {self.max_data_set} bytes")
-        self._data.append(fragment)
-        return self._complete(b"".join(self._data)) if last else None
+        if self._data is None:
+            self._data, self._spare = (self._spare or bytearray()), None
+        if end <= len(self._data):
+            self._data[start:end] = fragment  # in place, within what the buffer already has
+        else:
+            del self._data[start:]
+            self._data += fragment
+        self._data_length = end
+        return self._complete() if last else None
 
-    def _complete(self, data: bytes | None) -> Message:
+    def _complete(self) -> Message:
         assert self._context is not None and self._command_set is not None
-        message = Message(self._context, self._command_set, data)
+        message = Message(self._context, self._command_set, self._data, self._data_length)
         self._context, self._command_set = None, None
-        self._command, self._data, self._data_length = bytearray(), [], 0
+        self._command, self._data, self._data_length = bytearray(), None, 0
         return message
 
+    def recycle(self, message: Message) -> None:
+        """``message`` has been decoded: its data set buffer may carry the next one (buffers
+        beyond :data:`KEEP_BUFFER` bytes are left to the garbage collector)."""
+        buffer, message.data_set = message.data_set, None
+        if buffer is not None and self._spare is None and len(buffer) <= KEEP_BUFFER:
+            self._spare = buffer
 
-def decode_data_set(data: bytes, implicit_vr: bool, little_endian: bool) -> Dataset:
-    """A pydicom Dataset of a received data set (values converted lazily, on access).
 
-    ``data`` should be ``bytes``: BytesIO shares an immutable buffer instead of copying it."""
-    ds = read_dataset(BytesIO(data), implicit_vr, little_endian)
+class _BufferReader:
+    """A read-only file over ``data[:length]`` for pydicom: each read copies only what it
+    returns (the pixel data once), nothing is copied up front."""
+
+    def __init__(self, data: bytes | bytearray, length: int) -> None:
+        self._data, self._length, self._pos = data, length, 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = self._length if size is None or size < 0 else min(self._pos + size, self._length)
+        with memoryview(self._data) as view:
+            chunk = view[self._pos:end].tobytes()
+        self._pos = end
+        return chunk
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._length}[whence]
+        self._pos = max(0, min(base + offset, self._length))
+        return self._pos
+
+
+def decode_data_set(data: bytes | bytearray, implicit_vr: bool, little_endian: bool,
+                    length: int | None = None) -> Dataset:
+    """A pydicom Dataset of a received data set, ``data[:length]`` (values converted lazily, on
+    access; they are copies: ``data`` may be reused afterwards)."""
+    fp = _BufferReader(data, len(data) if length is None else length)
+    ds = read_dataset(fp, implicit_vr, little_endian)
     ds.set_original_encoding(implicit_vr, little_endian, None)
     return ds
 

@@ -48,10 +48,10 @@ class ProtocolError(Exception):
 
 @dataclass
 class PDU:
-    """One PDU as read: its type and variable field (a bytearray of exactly ``length`` bytes)."""
+    """One PDU as read: its type and variable field (exactly ``length`` bytes)."""
 
     type: int
-    data: bytearray
+    data: bytearray | memoryview
 
 
 def recv_exactly(sock: socket.socket, view: memoryview) -> None:
@@ -88,7 +88,38 @@ def read_pdu(sock: socket.socket, max_length: int) -> PDU:
     return PDU(pdu_type, data)
 
 
-def pdv_items(data: bytearray) -> Iterator[tuple[int, int, memoryview]]:
+class PDUReader:
+    """Reads PDUs into one buffer reused from PDU to PDU: a PDU's ``data`` is a view that is
+    valid until the next :meth:`read` (the message assembler copies fragments out at once).
+    PDUs beyond :data:`KEEP_BUFFER` bytes get a buffer of their own."""
+
+    KEEP_BUFFER = 4 << 20
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def read(self, sock: socket.socket, max_length: int) -> PDU:
+        header = bytearray(6)
+        recv_exactly(sock, memoryview(header))
+        pdu_type, length = _HEADER.unpack(header)
+        if not ASSOCIATE_RQ <= pdu_type <= ABORT:
+            raise ProtocolError(f"unknown PDU type 0x{pdu_type:02X}", REASON_UNRECOGNIZED_PDU)
+        if length > max_length:
+            raise ProtocolError(f"PDU of {length} bytes is over the limit of {max_length}",
+                                REASON_INVALID_PARAMETER)
+        if length > self.KEEP_BUFFER:
+            data = bytearray(length)
+            recv_exactly(sock, memoryview(data))
+            return PDU(pdu_type, data)
+        if len(self._buffer) < length:
+            self._buffer = bytearray(length)
+        view = memoryview(self._buffer)[:length]
+        if length:
+            recv_exactly(sock, view)
+        return PDU(pdu_type, view)
+
+
+def pdv_items(data: bytearray | memoryview) -> Iterator[tuple[int, int, memoryview]]:
     """(presentation context ID, message control header, fragment) of each PDV of a P-DATA-TF.
 
     PS3.8 9.3.5.1 and Annex E.2: item length (4), context ID (1), control header (1), fragment.
