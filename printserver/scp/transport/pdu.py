@@ -74,6 +74,15 @@ def read_pdu(sock: socket.socket, max_length: int) -> PDU:
         or a sanity bound for the association PDUs). A longer PDU is refused with a
         :class:`ProtocolError` before any of its body is read.
     """
+    pdu_type, length = _read_header(sock, max_length)
+    data = bytearray(length)
+    if length:
+        recv_exactly(sock, memoryview(data))
+    return PDU(pdu_type, data)
+
+
+def _read_header(sock: socket.socket, max_length: int) -> tuple[int, int]:
+    """PDU type and length; ProtocolError for an unknown type or a length over the limit."""
     header = bytearray(6)
     recv_exactly(sock, memoryview(header))
     pdu_type, length = _HEADER.unpack(header)
@@ -82,10 +91,7 @@ def read_pdu(sock: socket.socket, max_length: int) -> PDU:
     if length > max_length:
         raise ProtocolError(f"PDU of {length} bytes is over the limit of {max_length}",
                             REASON_INVALID_PARAMETER)
-    data = bytearray(length)
-    if length:
-        recv_exactly(sock, memoryview(data))
-    return PDU(pdu_type, data)
+    return pdu_type, length
 
 
 class PDUReader:
@@ -99,14 +105,7 @@ class PDUReader:
         self._buffer = bytearray()
 
     def read(self, sock: socket.socket, max_length: int) -> PDU:
-        header = bytearray(6)
-        recv_exactly(sock, memoryview(header))
-        pdu_type, length = _HEADER.unpack(header)
-        if not ASSOCIATE_RQ <= pdu_type <= ABORT:
-            raise ProtocolError(f"unknown PDU type 0x{pdu_type:02X}", REASON_UNRECOGNIZED_PDU)
-        if length > max_length:
-            raise ProtocolError(f"PDU of {length} bytes is over the limit of {max_length}",
-                                REASON_INVALID_PARAMETER)
+        pdu_type, length = _read_header(sock, max_length)
         if length > self.KEEP_BUFFER:
             data = bytearray(length)
             recv_exactly(sock, memoryview(data))
