@@ -345,3 +345,68 @@ class InProcessServer:
 
     def stop(self) -> None:
         self.server.stop()
+
+
+# -- the wire itself ---------------------------------------------------------------------------
+
+def raw_associate_rq(called: str = "PRINTSCP", calling: str = "RAWSCU", version: int = 1,
+                     contexts=(VERIFICATION,)) -> bytes:
+    """An A-ASSOCIATE-RQ PDU (PS3.8 9.3.2) as bytes, encoded by pynetdicom; ``version`` is
+    written into the Protocol Version field."""
+    import struct
+
+    from pynetdicom.pdu import A_ASSOCIATE_RQ
+    from pynetdicom.pdu_primitives import A_ASSOCIATE, MaximumLengthNotification
+
+    primitive = A_ASSOCIATE()
+    primitive.application_context_name = "1.2.840.10008.3.1.1.1"
+    primitive.calling_ae_title = calling
+    primitive.called_ae_title = called
+    proposed = []
+    for n, uid in enumerate(contexts):
+        cx = build_context(uid)
+        cx.context_id = 2 * n + 1
+        proposed.append(cx)
+    primitive.presentation_context_definition_list = proposed
+    max_length = MaximumLengthNotification()
+    max_length.maximum_length_received = 16384
+    primitive.user_information = [max_length]
+    pdu = A_ASSOCIATE_RQ()
+    pdu.from_primitive(primitive)
+    data = bytearray(pdu.encode())
+    data[6:8] = struct.pack(">H", version)
+    return bytes(data)
+
+
+def read_raw_pdu(sock: socket.socket) -> tuple[int, bytes]:
+    """(PDU type, variable field) of the next PDU on ``sock``."""
+    import struct
+
+    header = recv_exactly(sock, 6)
+    pdu_type, length = struct.unpack(">BxL", header)
+    return pdu_type, recv_exactly(sock, length)
+
+
+def recv_exactly(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError(f"closed after {len(data)} of {n} bytes")
+        data += chunk
+    return data
+
+
+def association_answer(port: int, called: str, calling: str = "RAWSCU"
+                       ) -> tuple[int, tuple[int, int, int] | None]:
+    """Send an A-ASSOCIATE-RQ and read the answer: (PDU type, (result, source, reason) of an
+    A-ASSOCIATE-RJ or None). Read off the wire: pynetdicom's requestor can report a quick
+    rejection as an abort (its main thread sees the DUL stop before the rejection is noted)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(raw_associate_rq(called, calling))
+        pdu_type, body = read_raw_pdu(sock)
+        if pdu_type == 0x02:  # accepted: release it properly
+            sock.sendall(bytes([5, 0, 0, 0, 0, 4, 0, 0, 0, 0]))
+            read_raw_pdu(sock)
+        return pdu_type, (body[1], body[2], body[3]) if pdu_type == 0x03 else None
+

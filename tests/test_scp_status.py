@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from pydicom.dataset import Dataset
@@ -12,8 +14,8 @@ from printserver.layout.film_layout import image_area_sizes
 from printserver.layout.spec import FilmSpec
 
 from scp_fixtures import (ANNOTATION, FILM_BOX, FILM_SESSION, IMAGE_BOX, PLUT, PRINT_JOB, PRINTER,
-                          PRINTER_INSTANCE, VERIFICATION, InProcessServer, PrintSCU, image_box_ds,
-                          reference)
+                          PRINTER_INSTANCE, VERIFICATION, InProcessServer, PrintSCU,
+                          association_answer, image_box_ds, reference)
 
 
 @pytest.fixture
@@ -326,12 +328,10 @@ def _associate(port: int, called: str, calling: str = "TESTSCU"):
 def test_unknown_called_ae_rejected_unless_default_printer(server):
     srv = server('[[printers]]\nae_title = "FILM1"\n[[printers]]\nae_title = "FILM2"\n'
                  'calling_aets = ["CT1"]\n')
-    assoc = _associate(srv.port, "NOPRINTER")
-    assert assoc.is_rejected
-    assert _associate(srv.port, "FILM2", "MR1").is_rejected  # calling AE not allowed
-    ok = _associate(srv.port, "FILM2", "CT1")
-    assert ok.is_established
-    ok.release()
+    # rejected-permanent, service user, called / calling AE title not recognized (PS3.8 9-21)
+    assert association_answer(srv.port, "NOPRINTER") == (0x03, (1, 1, 7))
+    assert association_answer(srv.port, "FILM2", "MR1") == (0x03, (1, 1, 3))
+    assert association_answer(srv.port, "FILM2", "CT1") == (0x02, None)
     ok = _associate(srv.port, "FILM1", "ANY")
     assert ok.is_established
     ok.release()
@@ -354,9 +354,13 @@ def test_max_associations(server):
     srv = server("[dicom.limits]\nmax_associations = 1\n")
     first = _associate(srv.port, "PRINTSCP")
     assert first.is_established
-    second = _associate(srv.port, "PRINTSCP")
-    assert second.is_rejected
+    # rejected-transient, service provider (presentation), local limit exceeded
+    assert association_answer(srv.port, "PRINTSCP") == (0x03, (2, 3, 2))
     first.release()
+    deadline = time.monotonic() + 5
+    while srv.server.active_associations and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert association_answer(srv.port, "PRINTSCP") == (0x02, None)  # the slot is free again
 
 
 def test_state_is_per_association(server):

@@ -13,14 +13,12 @@ import time
 
 import pytest
 from pydicom.dataset import Dataset
-from pynetdicom.pdu import A_ASSOCIATE_RQ
-from pynetdicom.pdu_primitives import A_ASSOCIATE, MaximumLengthNotification
-from pynetdicom.presentation import build_context
 
 from printserver.scp.transport.command import decode_command, encode_command
 from printserver.scp.transport.message import MessageAssembler, fragments
 from printserver.scp.transport.pdu import ProtocolError, pdv_items
-from scp_fixtures import FILM_BOX, VERIFICATION, InProcessServer
+from scp_fixtures import FILM_BOX, VERIFICATION, InProcessServer, raw_associate_rq
+from scp_fixtures import read_raw_pdu as read_pdu
 
 ECHO_RQ = encode_command({"CommandField": 0x0030, "MessageID": 7,
                           "AffectedSOPClassUID": VERIFICATION, "CommandDataSetType": 0x0101})
@@ -34,37 +32,7 @@ def srv(tmp_path):
 
 
 def associate_rq(called: str = "PRINTSCP", version: int = 1) -> bytes:
-    primitive = A_ASSOCIATE()
-    primitive.application_context_name = "1.2.840.10008.3.1.1.1"
-    primitive.calling_ae_title = "RAWSCU"
-    primitive.called_ae_title = called
-    cx = build_context(VERIFICATION)
-    cx.context_id = 1
-    primitive.presentation_context_definition_list = [cx]
-    max_length = MaximumLengthNotification()
-    max_length.maximum_length_received = 16384
-    primitive.user_information = [max_length]
-    pdu = A_ASSOCIATE_RQ()
-    pdu.from_primitive(primitive)
-    data = bytearray(pdu.encode())
-    data[6:8] = struct.pack(">H", version)
-    return bytes(data)
-
-
-def read_pdu(sock: socket.socket) -> tuple[int, bytes]:
-    header = _exactly(sock, 6)
-    pdu_type, length = struct.unpack(">BxL", header)
-    return pdu_type, _exactly(sock, length)
-
-
-def _exactly(sock: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError(f"closed after {len(data)} of {n} bytes")
-        data += chunk
-    return data
+    return raw_associate_rq(called, version=version)
 
 
 def connect(srv: InProcessServer) -> socket.socket:

@@ -57,8 +57,9 @@ QUIET = 0.5
 #: seconds between the SCU's answer to an event and our next message: a pynetdicom SCU answers
 #: in a thread of its own, which must finish before its next request starts (pynetdicom 3.0.4)
 SETTLE = 0.1
-#: after our A-ABORT: seconds, and bytes, we read on waiting for the peer to close
-LINGER, MAX_LINGER_BYTES = 1.0, 4 << 20
+#: after our last PDU (A-ASSOCIATE-RJ, A-RELEASE-RP, A-ABORT): seconds, and bytes, we read on
+#: waiting for the peer to close the connection (a short ARTIM, PS3.8 9.1.5)
+LINGER, MAX_LINGER_BYTES = 5.0, 4 << 20
 #: why an event was not sent when its association ended first
 ENDED = "association ended"
 #: the DIMSE services the :class:`ServiceUser` answers (PS3.7 10)
@@ -310,6 +311,7 @@ class Association:
             log.warning("association from %s (%s) to %s rejected: %s", self.calling_ae,
                         self.address[0], self.called_ae, rejection.why)
             self._send(P.associate_rj(rejection.result, rejection.source, rejection.reason))
+            self._await_peer_close()
             return False
         roles = {item.sop_class_uid: (item.scu_role, item.scp_role)
                  for item in rq.user_information
@@ -364,6 +366,7 @@ class Association:
                 continue
             if self._release_requested:
                 self._send(P.RELEASE_RP_BYTES)
+                self._await_peer_close()
                 return "released"
             pdu = self._next_pdu()
             if pdu is not None:
@@ -627,6 +630,16 @@ class Association:
         try:
             self._send(P.abort_pdu(P.ABORT_PROVIDER, reason))
             self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return
+        self._await_peer_close()
+
+    def _await_peer_close(self) -> None:
+        """After A-ASSOCIATE-RJ, A-RELEASE-RP or A-ABORT the requestor closes the connection
+        (PS3.8 9.2, states Sta13 and AE-8 / AR-4: the acceptor waits, ARTIM bounding the wait).
+        Closing first could reset the connection before the peer has read that last PDU; a
+        pynetdicom requestor then reports an abort instead of the rejection."""
+        try:
             self.sock.settimeout(LINGER)
             left = MAX_LINGER_BYTES
             while left > 0 and (chunk := self.sock.recv(min(left, 65536))):
