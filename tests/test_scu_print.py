@@ -217,6 +217,7 @@ def test_bad_usage_unreadable_file_rejected_association_exit_2(print_scp: Any,
                          "--called-aet", "NOSUCHPRINTER", IMAGES[0])
     assert rejected.returncode == 2
     assert len(rejected.stderr.splitlines()) == 1 and "rejected the association" in rejected.stderr
+    assert "reason 0x07" in rejected.stderr  # called AE title not recognized (PS3.8 Table 9-21)
     nobody = run_print("--host", "127.0.0.1", "--port", free_port(), "--called-aet", "PRINTSCP",
                        "--timeout", "5", IMAGES[0])
     assert nobody.returncode == 2
@@ -312,3 +313,19 @@ def test_printer_that_aborts_mid_film_is_a_failure_with_no_response() -> None:
     assert result.responses[-1].category == "no response"
     assert "association aborted" in result.problem
     assert result.exit_status == 1 and result.films_printed == 0
+
+
+def test_quick_rejections_are_reported_as_rejections(tmp_path: Path) -> None:
+    """pynetdicom 3.0.4 reports about 1 in 50 quick A-ASSOCIATE-RJs as an abort; the Print SCU
+    notes the RJ as it arrives (RejectionWatch) and names its reason every time."""
+    from printserver.scu.session import AssociationError, PrintSCU
+    from scp_fixtures import InProcessServer
+
+    server = InProcessServer(tmp_path / "scp")
+    try:
+        scu = PrintSCU("127.0.0.1", server.port, "NOSUCHPRINTER", timeout=10)
+        for _ in range(40):
+            with pytest.raises(AssociationError, match=r"rejected the association .*reason 0x07"):
+                scu._associate(want_plut=False, want_annotation=False)
+    finally:
+        server.stop()

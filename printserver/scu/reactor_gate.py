@@ -13,6 +13,11 @@ message"), and ``send_*`` waits out the DIMSE timeout. printserver's own SCP ans
 :class:`ReactorGate` replaces the checkpoint: ``clear()`` from any other thread returns only once
 the reactor is parked inside ``wait()``, so nothing can take the response but ``send_*``.
 
+A third: a peer that rejects quickly can have its A-ASSOCIATE-RJ reported as an abort
+(``associate()`` sees the DUL stop before the rejection is noted; 1-4 in 100 here).
+:class:`RejectionWatch` notes the A-ASSOCIATE-RJ as the PDU arrives, so the caller can still say
+why.
+
 A second flaw: an N-EVENT-REPORT from the peer is answered in a thread of its own, which ends by
 setting ``_is_paused = False``. Landing while the reactor is parked, that write makes the next
 ``send_*`` or ``release()`` spin forever. :class:`GatedAssociation` therefore answers
@@ -23,7 +28,9 @@ from __future__ import annotations
 
 import threading
 
+from pynetdicom import evt
 from pynetdicom.association import Association
+from pynetdicom.pdu import A_ASSOCIATE_RJ
 
 #: seconds ``clear()`` waits for the reactor to park (a handler of the peer's request, e.g. an
 #: N-EVENT-REPORT, may be running); after that pynetdicom's own behaviour applies
@@ -101,3 +108,27 @@ def install_gate(assoc: Association) -> Association:
     if type(assoc) is Association:
         assoc.__class__ = GatedAssociation
     return assoc
+
+
+class RejectionWatch:
+    """An ``EVT_PDU_RECV`` handler that keeps the A-ASSOCIATE-RJ a peer sent, if any."""
+
+    def __init__(self) -> None:
+        self.rejection: A_ASSOCIATE_RJ | None = None
+
+    def handler(self) -> tuple:
+        """The (event, handler) pair for ``evt_handlers``."""
+        return (evt.EVT_PDU_RECV, self._on_pdu)
+
+    def _on_pdu(self, event: evt.Event) -> None:
+        if isinstance(event.pdu, A_ASSOCIATE_RJ):
+            self.rejection = event.pdu
+
+    def describe(self) -> str:
+        """Result, source and reason of the rejection (PS3.8 Table 9-21), or "" if none."""
+        rj = self.rejection
+        if rj is None:
+            return ""
+        return (f"result 0x{rj.result:02X}, source 0x{rj.source:02X}, reason "
+                f"0x{rj.reason_diagnostic:02X}: {rj.reason_str}")
+
