@@ -72,7 +72,7 @@ from printserver.outputs.base import DeviceStatus, Output, OutputError, OutputUn
 from printserver.outputs.pvalue_films import (PVALUE_BITS, forward_values, image_box_pvalues,
                                               pvalue_films, rescale)
 from printserver.scu.images import ImageSource, PrintImage
-from printserver.scu.reactor_gate import install_gate
+from printserver.scu.reactor_gate import associate
 from printserver.scu.result import SUCCESS, WARNING, PrintResult, status_category
 from printserver.scu.session import (PRINTER_STATUS_TAGS, TRANSFER_SYNTAXES, AssociationError,
                                      FilmOptions, PrintSCU)
@@ -286,9 +286,9 @@ class DicomPrinterOutput(Output):
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = self.output.timeout
         ae.connection_timeout = self.output.timeout
         ae.add_requested_context(BasicGrayscalePrintManagementMeta, TRANSFER_SYNTAXES)
-        assoc = install_gate(ae.associate(self.output.host, self.output.port,
-                                          ae_title=self.output.called_aet))
-        if assoc.is_rejected or (assoc.is_established and not assoc.accepted_contexts):
+        assoc, watch = associate(ae, self.output.host, self.output.port, self.output.called_aet)
+        if assoc.is_rejected or watch.rejection is not None or (
+                assoc.is_established and not assoc.accepted_contexts):
             if assoc.is_established:
                 assoc.release()
             return DeviceStatus("FAILURE", "PRINTER OFFLINE", f"{self.where} refused the "

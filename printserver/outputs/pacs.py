@@ -73,7 +73,7 @@ from printserver.outputs.base import DeviceStatus, Output, OutputError, OutputUn
 from printserver.outputs.patient_identity import (IdentitySource, PatientIdentity, compile_pattern,
                                                   patient_identity)
 from printserver.outputs.pvalue_films import PVALUE_BITS, PValueFilm, pvalue_films
-from printserver.scu.reactor_gate import install_gate
+from printserver.scu.reactor_gate import associate
 
 log = logging.getLogger(__name__)
 
@@ -300,14 +300,10 @@ class PacsOutput(Output):
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout
         ae.connection_timeout = timeout
         ae.add_requested_context(sop_class, TRANSFER_SYNTAXES)
-        assoc = install_gate(ae.associate(self.output.host, self.output.port,
-                                          ae_title=self.output.called_aet))
-        if assoc.is_rejected:
-            rj = assoc.acceptor.primitive
-            reason = (f"result 0x{rj.result:02X}, source 0x{rj.result_source:02X}, reason "
-                      f"0x{rj.diagnostic:02X}" if rj is not None else "rejected")
+        assoc, watch = associate(ae, self.output.host, self.output.port, self.output.called_aet)
+        if assoc.is_rejected or watch.rejection is not None:
             raise OutputUnavailable(f"{self.where} is unavailable: association rejected "
-                                    f"({reason})", "PRINTER OFFLINE")
+                                    f"({watch.describe() or 'rejected'})", "PRINTER OFFLINE")
         if not assoc.is_established:
             raise OutputUnavailable(f"{self.where} is unavailable: no connection or the "
                                     "association was aborted")

@@ -132,3 +132,13 @@ class RejectionWatch:
         return (f"result 0x{rj.result:02X}, source 0x{rj.source:02X}, reason "
                 f"0x{rj.reason_diagnostic:02X}: {rj.reason_str}")
 
+
+def associate(ae, host: str, port: int, ae_title: str, evt_handlers: list | None = None,
+              **kwargs) -> tuple[Association, RejectionWatch]:
+    """``ae.associate(...)`` with both repairs: the association has its :class:`ReactorGate`,
+    and the :class:`RejectionWatch` tells a rejection even when pynetdicom reports an abort."""
+    watch = RejectionWatch()
+    assoc = ae.associate(host, port, ae_title=ae_title,
+                         evt_handlers=[*(evt_handlers or []), watch.handler()], **kwargs)
+    return install_gate(assoc), watch
+

@@ -43,7 +43,7 @@ from pynetdicom.sop_class import (BasicAnnotationBox, BasicFilmBox, BasicFilmSes
 
 from printserver.errors import PrintserverError
 from printserver.scu.images import ImageSource, PrintImage
-from printserver.scu.reactor_gate import RejectionWatch, install_gate
+from printserver.scu.reactor_gate import associate
 from printserver.scu.result import DimseResponse, EventReport, PrintResult
 
 log = logging.getLogger(__name__)
@@ -237,12 +237,11 @@ class PrintSCU:
             contexts.append(build_context(PresentationLUT, TRANSFER_SYNTAXES))
         if want_annotation:
             contexts.append(build_context(BasicAnnotationBox, TRANSFER_SYNTAXES))
-        watch = RejectionWatch()
         handlers = [(evt.EVT_DIMSE_RECV, self._on_dimse_recv),
-                    (evt.EVT_N_EVENT_REPORT, self._on_event_report), watch.handler()]
+                    (evt.EVT_N_EVENT_REPORT, self._on_event_report)]
         where = f"{self.called_aet} at {self.host}:{self.port}"
-        assoc = install_gate(ae.associate(self.host, self.port, contexts=contexts,
-                                          ae_title=self.called_aet, evt_handlers=handlers))
+        assoc, watch = associate(ae, self.host, self.port, self.called_aet, handlers,
+                                 contexts=contexts)
         if assoc.is_rejected or watch.rejection is not None:
             reason = watch.describe() or "rejected"
             raise AssociationError(f"{where} rejected the association ({reason})")
