@@ -92,7 +92,8 @@ class Spool:
         needs hard links to files that are already durable. By default a staging thread writes
         it; with ``defer`` it waits for :meth:`run_deferred`, which the SCP calls on the
         association's own thread right after the N-SET response has left, while the SCU prepares
-        its next request: no hand-over between threads, no second thread competing for the CPU.
+        its next request: the CPU work (copy, SHA-256) is done there, without a second thread
+        competing for the CPU, and only the fsync waits on a staging thread.
         """
         if defer:
             future: Future[StagedFile] = Future()
@@ -104,7 +105,9 @@ class Spool:
         return future
 
     def run_deferred(self) -> None:
-        """Write the deferred staging files now, on this thread (then unlink discarded ones)."""
+        """Write and hash the deferred staging files now, on this thread; their fsync runs on a
+        staging thread (a slow disk must not hold the association up), and each Future is done
+        once its file is durable. Then discarded files are unlinked."""
         while True:
             with self._lock:
                 if not self._deferred:
@@ -113,10 +116,21 @@ class Spool:
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                future.set_result(self._write_staged(data))
+                path = self._staging_dir() / uuid.uuid4().hex
+                path.write_bytes(data)
+                staged = StagedFile(path, len(data), hashlib.sha256(data).hexdigest())
+                self._submit(self._sync_staged, future, staged)
             except BaseException as exc:  # the Future carries it to N-ACTION (e.g. disk full)
                 future.set_exception(exc)
         self.flush_discarded()
+
+    @staticmethod
+    def _sync_staged(future: Future[StagedFile], staged: StagedFile) -> None:
+        try:
+            fsync_path(staged.path)
+            future.set_result(staged)
+        except BaseException as exc:
+            future.set_exception(exc)
 
     def _staging_dir(self) -> Path:
         self.staging.mkdir(parents=True, exist_ok=True)

@@ -215,7 +215,8 @@ def update(state: PrintAssociation, uid: str | None, ds: Dataset | None,
     if box.image is not None and box.image.staged is not None and state.jobs is not None:
         state.jobs.spool.discard(box.image.staged)
     if image is not None and state.jobs is not None:
-        # written right after the response leaves (PrintHandlers.on_n_set)
+        # written right after the response leaves (PrintHandlers.on_n_set), fsync'd in the
+        # background; N-ACTION waits until it is durable
         image.staged = state.jobs.spool.stage(image.pixel_data, defer=True)
     box.image = image
     return Reply.with_warnings(ctx.warnings, encode(values, RULES))
