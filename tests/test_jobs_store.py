@@ -130,7 +130,9 @@ def test_a_shared_spool_clears_only_what_dead_processes_of_its_host_staged(tmp_p
     import subprocess
 
     spool = Spool(tmp_path)
-    staged = spool.stage(b"pixels").result()
+    future = spool.stage(b"pixels")
+    spool.run_deferred()
+    staged = future.result(timeout=10)
     assert staged.path.parent == spool.staging == tmp_path / ".staging" / (
         f"{socket.gethostname()}-{os.getpid()}")
     gone = subprocess.Popen(["true"])
@@ -182,13 +184,13 @@ def test_postgresql_store_reconnects_after_losing_its_connection(postgres):
 
 
 def test_deferred_staging_is_written_by_run_deferred_and_discards_wait_for_it(tmp_path):
-    """Image box N-SET stages with defer=True; the SCP writes right after its response."""
+    """Image box N-SET stages; the SCP writes the file right after its response."""
     import hashlib
 
     spool = Spool(tmp_path)
     try:
-        kept = spool.stage(b"kept pixels", defer=True)
-        dropped = spool.stage(b"dropped pixels", defer=True)
+        kept = spool.stage(b"kept pixels")
+        dropped = spool.stage(b"dropped pixels")
         assert not kept.done() and not dropped.done()
         assert not spool.staging.exists() or list(spool.staging.iterdir()) == []
         spool.discard(dropped)  # before it was even written

@@ -85,23 +85,20 @@ class Spool:
         self._deferred: list[tuple[Future[StagedFile], bytes]] = []
 
     # -- staging: pixels written while the SCU sends the next image ------------------------------
-    def stage(self, data: bytes, defer: bool = False) -> Future[StagedFile]:
-        """Write ``data`` to a staging file (written, fsync'd, hashed); the Future says when.
+    def stage(self, data: bytes) -> Future[StagedFile]:
+        """Stage ``data`` as a file in the staging folder (written, hashed, fsync'd); the Future
+        says when it is durable.
 
         The SCP stages each image at Image Box N-SET, so that at N-ACTION the job folder only
-        needs hard links to files that are already durable. By default a staging thread writes
-        it; with ``defer`` it waits for :meth:`run_deferred`, which the SCP calls on the
-        association's own thread right after the N-SET response has left, while the SCU prepares
-        its next request: the CPU work (copy, SHA-256) is done there, without a second thread
-        competing for the CPU, and only the fsync waits on a staging thread.
+        needs hard links to files that are already durable. The write waits for
+        :meth:`run_deferred`, which the SCP calls on the association's own thread right after
+        the N-SET response has left, while the SCU prepares its next request: the CPU work (copy,
+        SHA-256) is done there, without a second thread competing for the CPU, and only the
+        fsync waits on a staging thread.
         """
-        if defer:
-            future: Future[StagedFile] = Future()
-            with self._lock:
-                self._deferred.append((future, data))
-            return future
-        future = self._submit(self._write_staged, data)
-        self.flush_discarded()
+        future: Future[StagedFile] = Future()
+        with self._lock:
+            self._deferred.append((future, data))
         return future
 
     def run_deferred(self) -> None:
@@ -135,11 +132,6 @@ class Spool:
     def _staging_dir(self) -> Path:
         self.staging.mkdir(parents=True, exist_ok=True)
         return self.staging
-
-    def _write_staged(self, data: bytes) -> StagedFile:
-        path = self._staging_dir() / uuid.uuid4().hex
-        write_synced(path, data)
-        return StagedFile(path, len(data), hashlib.sha256(data).hexdigest())
 
     def discard(self, *staged: Future[StagedFile]) -> None:
         """Remove staging files once written (a job that linked one keeps its own link).

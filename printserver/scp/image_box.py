@@ -217,7 +217,7 @@ def update(state: PrintAssociation, uid: str | None, ds: Dataset | None,
     if image is not None and state.jobs is not None:
         # written right after the response leaves (PrintHandlers.on_n_set), fsync'd in the
         # background; N-ACTION waits until it is durable
-        image.staged = state.jobs.spool.stage(image.pixel_data, defer=True)
+        image.staged = state.jobs.spool.stage(image.pixel_data)
     box.image = image
     return Reply.with_warnings(ctx.warnings, encode(values, RULES))
 

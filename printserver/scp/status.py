@@ -1,4 +1,4 @@
-"""DIMSE statuses as Python values: the typed error a failed operation raises and the status Dataset.
+"""DIMSE statuses as Python values: the typed error a failed operation raises and the status fields.
 
 PS3.7 Annex C and PS3.4 H.4 define the codes (:class:`printserver.vocabulary.Status`); PS3.7 C.4
 the optional fields a response may carry: Error Comment (0000,0902), Offending Element (0000,0901)

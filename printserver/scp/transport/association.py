@@ -42,6 +42,7 @@ from printserver.scp.transport.command import (C_CANCEL, C_ECHO, N_ACTION, N_CRE
                                                RESPONSE, Command, encode_command)
 from printserver.scp.transport.message import (Message, MessageAssembler, decode_data_set,
                                                encode_data_set, fragments)
+from printserver.vocabulary import Status
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,6 @@ LINGER, MAX_LINGER_BYTES = 5.0, 4 << 20
 ENDED = "association ended"
 #: the DIMSE services the :class:`ServiceUser` answers (PS3.7 10)
 N_SERVICES = frozenset({N_GET, N_SET, N_ACTION, N_CREATE, N_DELETE})
-#: Status values the layer answers itself (PS3.7 C)
-PROCESSING_FAILURE, UNRECOGNIZED_OPERATION, NO_SUCH_SOP_CLASS = 0x0110, 0x0211, 0x0118
 
 
 @dataclass(frozen=True)
@@ -218,10 +217,6 @@ class Association:
         association's thread). Events still queued when the association ends are dropped."""
         self._outbox.append((event, done))
         self._wake()
-
-    @property
-    def queued_events(self) -> int:
-        return len(self._outbox)
 
     def abort(self) -> None:
         """A-ABORT the association from any thread (server shutdown)."""
@@ -476,7 +471,7 @@ class Association:
         if command.field == C_ECHO:
             return Response(0x0000)
         if command.field not in N_SERVICES:
-            return Response(UNRECOGNIZED_OPERATION,
+            return Response(Status.UNRECOGNIZED_OPERATION,
                             {"ErrorComment": f"{command.name} is not supported here"})
         data_set = None
         if message.data_set is not None:
@@ -487,7 +482,7 @@ class Association:
             except Exception as exc:
                 log.warning("%s from %s: data set not decodable: %s", command.name,
                             self.calling_ae, exc)
-                return Response(PROCESSING_FAILURE,
+                return Response(Status.PROCESSING_FAILURE,
                                 {"ErrorComment": "data set could not be decoded"})
             finally:
                 self._assembler.recycle(message)
@@ -495,7 +490,7 @@ class Association:
             return self.user.on_request(Request(command, data_set, context, self))
         except Exception:
             log.exception("%s from %s failed", command.name, self.calling_ae)
-            return Response(PROCESSING_FAILURE, {"ErrorComment": "internal error, see the log"})
+            return Response(Status.PROCESSING_FAILURE, {"ErrorComment": "internal error, see the log"})
 
     def _send_response(self, rq: Command, context: PresentationContext,
                        response: Response) -> None:
