@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -274,30 +275,42 @@ def parse_csv(text: str, kind: str, name: str = "<text>") -> CharacteristicCurve
     quantity = MEASURED_QUANTITY[kind]
     ddl: list[int] = []
     values: list[float] = []
+    for number, cells in csv_rows(text, ("ddl", quantity), name, f" for a {kind}"):
+        d = _int(cells[0], name, number, "ddl")
+        v = _float(cells[1], name, number, quantity)
+        _check_point(d, v, ddl, 65535, kind, name, number)
+        ddl.append(d)
+        values.append(v)
+    if len(ddl) < 2:
+        raise InputFileError(name, None, f"needs at least two measurements, found {len(ddl)}")
+    return CharacteristicCurve(kind, np.array(ddl), np.array(values), ddl[-1], source=name)
+
+
+def csv_rows(text: str, header: tuple[str, ...], name: str = "<text>", context: str = ""
+             ) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, cells)`` of each data row of a CSV text with a fixed header.
+
+    Blank lines and lines starting with ``#`` are skipped; the first other line must be ``header``
+    (any case). Raises :class:`InputFileError` naming the line for a wrong header or a row with
+    another number of columns, and for a file without a header; ``context`` ends the header
+    message (e.g. ``" for a monitor"``).
+    """
     header_seen = False
     for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
         cells = [c.strip() for c in row]
         if not cells or not any(cells) or cells[0].startswith("#"):
             continue
         if not header_seen:
-            header = [c.lower() for c in cells]
-            if header != ["ddl", quantity]:
-                raise InputFileError(name, number, f"header must be 'ddl,{quantity}' for a {kind}; "
+            if [c.lower() for c in cells] != list(header):
+                raise InputFileError(name, number, f"header must be '{','.join(header)}'{context}; "
                                                    f"got {','.join(cells)!r}")
             header_seen = True
             continue
-        if len(cells) != 2:
-            raise InputFileError(name, number, f"expected 2 columns, got {len(cells)}")
-        d = _int(cells[0], name, number, "ddl")
-        v = _float(cells[1], name, number, quantity)
-        _check_point(d, v, ddl, 65535, kind, name, number)
-        ddl.append(d)
-        values.append(v)
+        if len(cells) != len(header):
+            raise InputFileError(name, number, f"expected {len(header)} columns, got {len(cells)}")
+        yield number, cells
     if not header_seen:
-        raise InputFileError(name, None, f"empty file: expected the header 'ddl,{quantity}'")
-    if len(ddl) < 2:
-        raise InputFileError(name, None, f"needs at least two measurements, found {len(ddl)}")
-    return CharacteristicCurve(kind, np.array(ddl), np.array(values), ddl[-1], source=name)
+        raise InputFileError(name, None, f"empty file: expected the header '{','.join(header)}'")
 
 
 def _check_point(d: int, v: float, previous: list[int], max_ddl: int, kind: str, name: str,
