@@ -22,6 +22,7 @@ log = logging.getLogger("printserver")
 #: modules that contribute sub-commands, in the order ``--help`` lists them
 COMMAND_MODULES: tuple[str, ...] = (
     "printserver.gsdf.cli",
+    "printserver.layout.qc_cli",
     "printserver.scp.cli",
     "printserver.jobs.cli",
     "printserver.jobs.printers_cli",
