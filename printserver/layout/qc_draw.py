@@ -61,18 +61,33 @@ def bars(width: int, height: int, period: int, low: float, high: float, vertical
     return np.broadcast_to(line[None, :] if vertical else line[:, None], (height, width)).copy()
 
 
-def text_mask(size: int, text: str, xy: tuple[float, float], em: int, anchor: str = "mm") -> np.ndarray:
-    """Boolean mask of ``text`` drawn at ``xy`` with an em height of ``em`` pixels (no anti-aliasing
-    left: pixels covered more than half)."""
-    mask = Image.new("L", (size, size), 0)
-    ImageDraw.Draw(mask).text(xy, text, fill=255, font=load_font(em), anchor=anchor)
-    return np.asarray(mask) > 127
+def text_mask(content: str, xy: tuple[float, float], em: int, anchor: str = "mm"
+              ) -> tuple[np.ndarray, int, int]:
+    """``(mask, left, top)``: a boolean mask of ``content`` drawn at ``xy`` with an em height of
+    ``em`` pixels (pixels covered more than half; no anti-aliasing left), and where its top-left
+    corner goes. Only the text's bounding box is drawn, not a whole pattern-sized image."""
+    font = load_font(em)
+    x0, y0, x1, y1 = font.getbbox(content, anchor=anchor)
+    left, top = int(np.floor(xy[0] + x0)), int(np.floor(xy[1] + y0))
+    mask = Image.new("L", (max(1, int(np.ceil(xy[0] + x1)) - left + 1),
+                           max(1, int(np.ceil(xy[1] + y1)) - top + 1)), 0)
+    ImageDraw.Draw(mask).text((xy[0] - left, xy[1] - top), content, fill=255, font=font, anchor=anchor)
+    return np.asarray(mask) > 127, left, top
+
+
+def _region(img: np.ndarray, mask: np.ndarray, left: int, top: int) -> tuple[np.ndarray, np.ndarray]:
+    """The view of ``img`` under a mask placed at (left, top), and the mask cut to the image."""
+    h, w = img.shape
+    x0, y0 = max(0, left), max(0, top)
+    x1, y1 = min(w, left + mask.shape[1]), min(h, top + mask.shape[0])
+    return img[y0:y1, x0:x1], mask[y0 - top:y1 - top, x0 - left:x1 - left]
 
 
 def text(img: np.ndarray, content: str, xy: tuple[float, float], em: int, value: float,
          anchor: str = "mm") -> None:
     """Burn ``content`` into ``img`` with one value."""
-    img[text_mask(img.shape[0], content, xy, em, anchor)] = value
+    view, mask = _region(img, *text_mask(content, xy, em, anchor))
+    view[mask] = value
 
 
 def contrasting(background: float, step: float = 0.25) -> float:
@@ -84,8 +99,8 @@ def label(img: np.ndarray, content: str, y: float, em: int) -> None:
     """The pattern's label, centred at height ``y``, in a value contrasting with what is under it.
     Every pattern carries one: TG18 asks synthetic patterns to say they are synthetic and not to
     copy the original label (AAPM OR-03, disclaimer)."""
-    mask = text_mask(img.shape[0], content, (img.shape[1] / 2, y), em)
-    img[mask] = contrasting(float(np.median(img[mask]))) if mask.any() else 0.0
+    view, mask = _region(img, *text_mask(content, (img.shape[1] / 2, y), em))
+    view[mask] = contrasting(float(np.median(view[mask]))) if mask.any() else 0.0
 
 
 def quantize(img: np.ndarray, full_scale: int) -> np.ndarray:
