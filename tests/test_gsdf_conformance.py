@@ -5,7 +5,6 @@ PS3.14; the method is pacsDisplay's, ../shared/reference/display-qc.md §2)."""
 from __future__ import annotations
 
 import math
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -415,13 +414,11 @@ def test_dcmtk_reads_the_characteristic_file(tmp_path):
 
 
 def test_argyll_applycal_loads_the_cal_file(tmp_path):
-    applycal = shutil.which("applycal")
-    if applycal is None:
-        pytest.skip("ArgyllCMS (Debian package argyll) is not installed")
+    applycal = require_tool("applycal")  # ArgyllCMS, installed by scripts/test
     profile = next((p for p in ("/usr/share/color/argyll/ref/sRGB.icm",
                                 "/usr/share/argyllcms/ref/sRGB.icm") if Path(p).exists()), None)
     if profile is None:
-        pytest.skip("ArgyllCMS reference profile sRGB.icm not installed")
+        pytest.fail("ArgyllCMS reference profile sRGB.icm not found (Debian package argyll)")
     cal = tmp_path / "display.cal"
     cal.write_text(argyll_cal(display_lut(check_readings(P8, GAMMA_22, AMBIENT))))
     r = subprocess.run([applycal, str(cal), profile, str(tmp_path / "out.icm")],
