@@ -40,6 +40,7 @@ from printserver.config import Config
 from printserver.jobs.spool import Spool
 from printserver.jobs.store import JobStore, JobStoreError, node_id, open_job_store
 from printserver.jobs.worker import Worker
+from printserver.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,6 @@ class _StopSignal:
 def worker_process_main(config: Config, worker_id: str, stop: Any, parent_pid: int,
                         log_level: int) -> None:
     """Entry point of a worker process (spawned: everything arrives pickled)."""
-    from printserver.cli import configure_logging
-
     configure_logging(1 if log_level <= logging.DEBUG else 0, log_level >= logging.ERROR)
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
