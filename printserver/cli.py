@@ -23,7 +23,7 @@ log = logging.getLogger("printserver")
 #: modules that contribute sub-commands, in the order ``--help`` lists them
 COMMAND_MODULES: tuple[str, ...] = (
     "printserver.gsdf.cli",
-    "printserver.scp.cli",
+    "printserver.serve",
     "printserver.jobs.cli",
     "printserver.jobs.printers_cli",
     "printserver.scu.cli",
