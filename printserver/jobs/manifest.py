@@ -43,7 +43,7 @@ class PixelFile(TypedDict):
     pixel_representation: int
     photometric_interpretation: str
     samples_per_pixel: int
-    pixel_aspect_ratio: Any
+    pixel_aspect_ratio: list[int] | None
     byte_order: str
     nbytes: int
     sha256: str
@@ -82,7 +82,8 @@ class AnnotationEntry(TypedDict):
 
 
 class DisplayFormatEntry(TypedDict):
-    """An Image Display Format (2010,0010) as parsed (:class:`printserver.vocabulary.ImageDisplayFormat`)."""
+    """An Image Display Format (2010,0010) as parsed
+    (:class:`printserver.vocabulary.ImageDisplayFormat`)."""
 
     kind: str
     counts: list[int]
@@ -188,8 +189,9 @@ def manifest_problem(manifest: object) -> str | None:
         if problem:
             return problem
         for m, box in enumerate(film["image_boxes"], start=1):
-            if box["image"] is not None and (
-                    problem := _missing(box["image"], PixelFile, f"{where}.image_boxes[{m}].image")):
+            image = box["image"]
+            if image is not None and (
+                    problem := _missing(image, PixelFile, f"{where}.image_boxes[{m}].image")):
                 return problem
     return None
 

@@ -8,8 +8,8 @@ one).
 Four things can hold a printer back, each recorded where every process sees it:
 
 * its **output device** (the job store's printer state, written by the workers and serve's probe):
-  a CUPS queue stopped → FAILURE / PRINTER OFFLINE, a missing queue → FAILURE / CHECK PRINTER, the
-  CUPS server unreachable → FAILURE / PRINTER DOWN;
+  a CUPS queue stopped → FAILURE / PRINTER OFFLINE, a missing queue → FAILURE / CHECK PRINTER,
+  the CUPS server unreachable → FAILURE / PRINTER DOWN;
 * an operator **pause** (``printserver printers pause AE``): WARNING / PRINTER OFFLINE. The printer
   still accepts films (WARNING, not FAILURE, so that modalities keep sending); its jobs wait;
 * the **spool** (:func:`spool_status`): not writable → FAILURE / PRINTER DOWN, less free space

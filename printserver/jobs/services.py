@@ -1,4 +1,4 @@
-"""The services the CLI, the web and the JSON API call: one place per rule, no second copy in a view.
+"""The services the CLI, the web and the JSON API call: one place per rule, no copy in a view.
 
 :class:`Services` is opened from a :class:`~printserver.config.Config` and holds the job store
 and the spool; it offers

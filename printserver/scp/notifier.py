@@ -12,8 +12,8 @@ job store. :class:`EventNotifier` runs in the SCP process and polls the store ev
   followed until DONE or FAILURE was sent, or the association ended.
 * **Printer** (PS3.4 H.4.6.1.1, Table H.4-16): every association that can address the Printer
   SOP instance (grayscale meta or stand-alone Printer context) learns each change of its printer's
-  Printer Status / Printer Status Info (:func:`printserver.jobs.printer_status.current_status`, the same
-  answer as N-GET) as NORMAL, WARNING or FAILURE.
+  Printer Status / Printer Status Info (:func:`printserver.jobs.printer_status.current_status`,
+  the same answer as N-GET) as NORMAL, WARNING or FAILURE.
 
 The notifier only decides what to send: each association sends its events itself, on its own
 thread, at moments when no request of the SCU can race them (:mod:`.transport.association`), so
@@ -100,7 +100,8 @@ class EventNotifier:
     ----------
     store : JobStore
     spool_root : Path
-        The spool, part of a printer's status (:func:`printserver.jobs.printer_status.spool_status`).
+        The spool, part of a printer's status
+        (:func:`printserver.jobs.printer_status.spool_status`).
     reserve_bytes : int
         Free spool space below which the printer reports WARNING / PRINT BUFF FULL.
     print_job_events : bool
