@@ -141,21 +141,24 @@ class Manifest(TypedDict):
 
 
 def _missing(entry: object, form: type, where: str) -> str | None:
-    """What is wrong with ``entry`` as a ``form`` (a TypedDict): not an object, or missing keys."""
+    """What is wrong with ``entry`` (at ``where``; "" for the manifest itself) as a ``form``
+    (a TypedDict): not an object, or missing keys."""
+    subject = f"{where} " if where else ""
     if not isinstance(entry, Mapping):
-        return f"{where} is not an object"
+        return f"{subject}is not an object"
     missing = sorted(form.__required_keys__ - set(entry))  # type: ignore[attr-defined]
     if missing:
-        return f"{where} lacks {', '.join(missing)}"
+        return f"{subject}lacks {', '.join(missing)}"
     return None
 
 
 def _list(entry: Mapping[str, Any], key: str, form: type, where: str) -> str | None:
+    inside = f"{where}.{key}" if where else key
     items = entry[key]
     if not isinstance(items, list):
-        return f"{where}.{key} is not a list"
+        return f"{inside} is not a list"
     for n, item in enumerate(items, start=1):
-        if problem := _missing(item, form, f"{where}.{key}[{n}]"):
+        if problem := _missing(item, form, f"{inside}[{n}]"):
             return problem
     return None
 
@@ -178,9 +181,9 @@ def manifest_problem(manifest: object) -> str | None:
     if version > MANIFEST_FORMAT:
         return (f"has format {version}, newer than this printserver reads ({MANIFEST_FORMAT}): "
                 "it was written by a newer release")
-    if problem := _missing(manifest, Manifest, "manifest"):
+    if problem := _missing(manifest, Manifest, ""):
         return problem
-    if problem := _list(manifest, "films", FilmEntry, "manifest"):
+    if problem := _list(manifest, "films", FilmEntry, ""):
         return problem
     for n, film in enumerate(manifest["films"], start=1):
         where = f"films[{n}]"

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from printserver.config import Config
+from printserver.jobs.model import JobState
 from printserver.jobs.spool import Spool
 from printserver.jobs.store import JobStore, JobStoreError, node_id, open_job_store
 from printserver.jobs.worker import Worker
@@ -49,6 +50,8 @@ MONITOR_INTERVAL = 1.0
 #: a worker dying sooner than this after its start is restarted after a growing pause (1 s … 60 s)
 QUICK_DEATH_SECONDS = 10.0
 _PR_SET_PDEATHSIG = 1
+#: how the log names a job a dead run left behind, by the state it was put back in
+_LEFT = {JobState.QUEUED: "unfinished", JobState.PRINTING: "PRINTING (followed again)"}
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -153,8 +156,7 @@ class WorkerPool:
                 left = store.requeue_stale(max_attempts=workers.max_attempts)
             for job in left:
                 log.warning("job %s left %s by a previous run: %s", job.job_id,
-                            {"QUEUED": "unfinished", "PRINTING": "PRINTING (followed again)"}.get(
-                                job.state.value, job.state.value), job.message)
+                            _LEFT.get(job.state, job.state.value), job.message)
         if count == 0:
             log.info("workers.count = 0: print jobs are queued, not rendered")
             return
