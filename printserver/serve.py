@@ -50,6 +50,8 @@ class ServeNode:
         self.server: PrintServer | None = None
         self.workers: WorkerPool | None = None
         self.housekeeper: Housekeeper | None = None
+        #: set once every part has started, cleared when they stop
+        self.started = threading.Event()
 
     def start(self) -> None:
         """Build and start every part. On an error, :meth:`stop` still stops what started.
@@ -74,10 +76,12 @@ class ServeNode:
         self.workers.start()
         self.housekeeper = Housekeeper(self.config)
         self.housekeeper.start()  # retention purges, printer status probes
+        self.started.set()
 
     def stop(self) -> None:
         """Stop what was started: housekeeping, the Print SCP, then the workers (each finishes
         its current job), the workers even when stopping another part failed."""
+        self.started.clear()
         try:
             if self.housekeeper is not None:
                 self.housekeeper.stop()
