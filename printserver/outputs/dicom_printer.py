@@ -69,12 +69,11 @@ from printserver.layout.job_render import FilmOutput, PixelLoader, RenderedJob, 
 from printserver.layout.preview import write_png_preview
 from printserver.layout.spec import FilmSpec, ImageSpec
 from printserver.outputs.base import DeviceStatus, Output, OutputError, OutputUnavailable
-from printserver.outputs.dicom_peer import peer_unavailable
+from printserver.outputs.dicom_peer import output_peer, peer_unavailable
 from printserver.outputs.pvalue_films import (PVALUE_BITS, forward_values, image_box_pvalues,
                                               pvalue_films, rescale)
 from printserver.scu.images import ImageSource, PrintImage
-from printserver.scu.peer import AssociationError, ContextsRefused, Peer, connect
-from printserver.scu.reactor_gate import check_pynetdicom
+from printserver.scu.peer import AssociationError, ContextsRefused, connect
 from printserver.scu.result import SUCCESS, WARNING, PrintResult, status_category
 from printserver.scu.session import (PRINTER_STATUS_TAGS, TRANSFER_SYNTAXES, FilmOptions,
                                      PrintSCU)
@@ -225,17 +224,12 @@ class DicomPrinterOutput(Output):
     def __init__(self, printer: PrinterConfig, config: Config) -> None:
         self.printer = printer
         self.output = printer.output
-        if not self.output.host or not self.output.port or not self.output.called_aet:
-            raise OutputError(f"printer {printer.ae_title}: the dicom output needs output.host, "
-                              "output.port and output.called_aet")
+        self.peer = output_peer(printer, "film printer")
         self.mode = self.output.mode.strip().lower()
         if self.mode not in MODES:
             raise OutputError(f"printer {printer.ae_title}: output.mode {self.output.mode!r} "
                               f"is not one of {', '.join(MODES)}")
         self.preview_folder = Path(config.films_dir) / "previews"
-        check_pynetdicom()
-        self.peer = Peer(self.output.host, self.output.port, self.output.called_aet,
-                         self.output.calling_aet, self.output.timeout, "film printer")
 
     @property
     def where(self) -> str:

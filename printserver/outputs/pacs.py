@@ -70,12 +70,11 @@ from printserver.config import Config, PrinterConfig
 from printserver.layout.job_render import FilmOutput, PixelLoader, RenderedJob
 from printserver.layout.preview import write_png_preview
 from printserver.outputs.base import DeviceStatus, Output, OutputError, OutputUnavailable
-from printserver.outputs.dicom_peer import peer_unavailable
+from printserver.outputs.dicom_peer import output_peer, peer_unavailable
 from printserver.outputs.patient_identity import (IdentitySource, PatientIdentity, compile_pattern,
                                                   patient_identity)
 from printserver.outputs.pvalue_films import PVALUE_BITS, PValueFilm, pvalue_films
-from printserver.scu.peer import AssociationError, Peer, connect
-from printserver.scu.reactor_gate import check_pynetdicom
+from printserver.scu.peer import AssociationError, connect
 from printserver.vocabulary import PrinterStatus, PrinterStatusInfo
 
 log = logging.getLogger(__name__)
@@ -213,14 +212,9 @@ class PacsOutput(Output):
     def __init__(self, printer: PrinterConfig, config: Config) -> None:
         self.printer = printer
         self.output = printer.output
-        if not self.output.host or not self.output.port or not self.output.called_aet:
-            raise OutputError(f"printer {printer.ae_title}: the pacs output needs output.host, "
-                              "output.port and output.called_aet")
+        self.peer = output_peer(printer, "PACS")
         self.pattern = compile_pattern(self.output.patient_pattern, printer.ae_title)
         self.preview_folder = Path(config.films_dir) / "previews"
-        check_pynetdicom()
-        self.peer = Peer(self.output.host, self.output.port, self.output.called_aet,
-                         self.output.calling_aet, self.output.timeout, "PACS")
 
     @property
     def where(self) -> str:
