@@ -96,8 +96,8 @@ class PrinterConfig:
     default_magnification_type: str = "CUBIC"
     #: Smoothing Type values the printer accepts (only meaningful with CUBIC), first is the default
     smoothing_types: tuple[str, ...] = ("MEDIUM", "SHARP", "SMOOTH")
-    #: Requested Resolution ID → dots per inch
-    resolution_dpi: dict[str, int] = field(default_factory=lambda: {"STANDARD": 320, "HIGH": 508})
+    #: Requested Resolution ID → dots per inch (decimals allowed)
+    resolution_dpi: dict[str, float] = field(default_factory=lambda: {"STANDARD": 320, "HIGH": 508})
     default_resolution: str = "STANDARD"
     #: printer density range, hundredths of OD: requests outside it are clamped (B605)
     min_density: int = 20

@@ -55,6 +55,7 @@ from printserver.layout.status import LayoutError
 from printserver.outputs.base import (DeliveryState, DeliveryStatus, DeviceStatus, Output,
                                       OutputError, OutputUnavailable)
 from printserver.outputs.pdf_folder import PdfFolderOutput
+from printserver.vocabulary import PrinterStatusInfo
 
 log = logging.getLogger(__name__)
 

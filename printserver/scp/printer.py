@@ -24,8 +24,10 @@ from printserver.scp.status import DimseError, Reply
 from printserver.vocabulary import PRINTER_EVENT_TYPES, PrinterStatus, Status
 
 
-def printer_dataset(printer: PrinterConfig, status: PrinterStatusPair = NORMAL) -> Dataset:
-    """All attributes of the Printer SOP instance (PS3.4 Table H.4-17)."""
+def printer_dataset(printer: PrinterConfig, status: tuple[str, str] = NORMAL) -> Dataset:
+    """All attributes of the Printer SOP instance (PS3.4 Table H.4-17); ``status`` is
+    (Printer Status, Printer Status Info)."""
+    status = PrinterStatusPair(*status)
     ds = Dataset()
     ds.PrinterStatus = str(status.status)
     ds.PrinterStatusInfo = str(status.info)
@@ -41,12 +43,13 @@ def printer_dataset(printer: PrinterConfig, status: PrinterStatusPair = NORMAL) 
     return ds
 
 
-def printer_event(printer: PrinterConfig, status: PrinterStatusPair
+def printer_event(printer: PrinterConfig, status: tuple[str, str]
                   ) -> tuple[int, Dataset | None]:
     """Event Type ID and Event Information of a Printer N-EVENT-REPORT (PS3.4 H.4.6.1.1,
     Table H.4-16) for ``status`` = (Printer Status, Printer Status Info): NORMAL carries no
     information; WARNING and FAILURE carry Printer Status Info (2110,0020) and Printer Name. A
     Printer Status this server does not know (a device's) is reported as FAILURE."""
+    status = PrinterStatusPair(*status)
     event_type = PRINTER_EVENT_TYPES.get(status.status,  # type: ignore[call-overload]
                                          PRINTER_EVENT_TYPES[PrinterStatus.FAILURE])
     if event_type == PRINTER_EVENT_TYPES[PrinterStatus.NORMAL]:
@@ -74,7 +77,7 @@ def _select(full: Dataset, requested: Sequence[int] | None, strict: bool) -> Rep
 
 
 def get_printer(printer: PrinterConfig, uid: str | None, requested: Sequence[int] | None,
-                strict: bool, status: PrinterStatusPair = NORMAL) -> Reply:
+                strict: bool, status: tuple[str, str] = NORMAL) -> Reply:
     """N-GET of the well-known Printer SOP instance (PS3.4 H.4.6.2.2); another UID → 0112.
 
     ``status`` is the printer's (Printer Status, Printer Status Info) now
