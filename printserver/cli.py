@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from printserver import __version__
 from printserver.errors import PrintserverError
+from printserver.logs import configure_logging
 
 log = logging.getLogger("printserver")
 
@@ -23,7 +24,7 @@ log = logging.getLogger("printserver")
 COMMAND_MODULES: tuple[str, ...] = (
     "printserver.gsdf.cli",
     "printserver.layout.qc_cli",
-    "printserver.scp.cli",
+    "printserver.serve",
     "printserver.jobs.cli",
     "printserver.jobs.printers_cli",
     "printserver.scu.cli",
@@ -44,19 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
-
-
-def configure_logging(verbose: int, quiet: bool) -> None:
-    """Configure logging once for the whole process: to stderr, one line per record."""
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose else logging.INFO)
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # pynetdicom (our SCU side) is very chatty at INFO; it and the Print SCP's message trace
-    # (printserver.scp.transport at DEBUG: every DIMSE message) only with -vv
-    logging.getLogger("pynetdicom").setLevel(
-        logging.DEBUG if verbose >= 2 else (logging.ERROR if quiet else logging.WARNING))
-    logging.getLogger("printserver.scp.transport").setLevel(
-        logging.DEBUG if verbose >= 2 else level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

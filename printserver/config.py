@@ -22,7 +22,9 @@ Unknown keys are refused with their dotted name, so that a typo never silently c
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 import tomllib
 import types
 import typing
@@ -94,8 +96,8 @@ class PrinterConfig:
     default_magnification_type: str = "CUBIC"
     #: Smoothing Type values the printer accepts (only meaningful with CUBIC), first is the default
     smoothing_types: tuple[str, ...] = ("MEDIUM", "SHARP", "SMOOTH")
-    #: Requested Resolution ID → dots per inch
-    resolution_dpi: dict[str, int] = field(default_factory=lambda: {"STANDARD": 320, "HIGH": 508})
+    #: Requested Resolution ID → dots per inch (decimals allowed)
+    resolution_dpi: dict[str, float] = field(default_factory=lambda: {"STANDARD": 320, "HIGH": 508})
     default_resolution: str = "STANDARD"
     #: printer density range, hundredths of OD: requests outside it are clamped (B605)
     min_density: int = 20
@@ -316,29 +318,68 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         raise ConfigError(f"{where or 'config'}: {exc}") from None
 
 
+def _shown(value: Any) -> str:
+    """A TOML value as the file spells it, for messages: ``true``, ``"x"``, ``2``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return str(value)
+
+
+def _key(where: str, key: str) -> str:
+    """The dotted name of ``key`` in the table ``where`` (quoted when it is not a bare key)."""
+    name = key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+    return f"{where}.{name}" if where else name
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+#: the scalar types a configuration value may have, as TOML gives them
+_SCALARS = (bool, int, float, str)
+
+
 def _convert(hint: Any, value: Any, where: str) -> Any:
+    """``value`` from the TOML file as the type ``hint`` of its dataclass field.
+
+    Lists (``tuple[X, ...]``) and tables (``dict[str, X]``) are checked element by element;
+    a bool is not taken for a number. Raises :class:`ConfigError` naming the dotted key and the
+    index or key inside it (``printers[0].film_sizes[1]: expected str, got 2``).
+    """
     origin = typing.get_origin(hint)
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where)
     if origin is tuple:
         (inner, *_rest) = typing.get_args(hint)
         if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list")
-        if dataclasses.is_dataclass(inner):
-            return tuple(_build(inner, v, f"{where}[{i}]") for i, v in enumerate(value))
-        return tuple(value)
+            raise ConfigError(f"{where}: expected a list, got {_shown(value)}")
+        return tuple(_convert(inner, v, f"{where}[{i}]") for i, v in enumerate(value))
     if origin is dict:
+        _key_type, inner = typing.get_args(hint)
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a table")
-        return dict(value)
-    if hint is Path:
-        return Path(value)
+            raise ConfigError(f"{where}: expected a table, got {_shown(value)}")
+        return {k: _convert(inner, v, _key(where, k)) for k, v in value.items()}
     if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        for option in options:
+            try:
+                return _convert(option, value, where)
+            except ConfigError:
+                if option is options[-1]:
+                    raise
         return value
-    if hint in (int, float, str, bool) and not isinstance(value, hint):
-        if hint is float and isinstance(value, int):
+    if hint is Path:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a path (str), got {_shown(value)}")
+        return Path(value)
+    if hint in _SCALARS:
+        if hint is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
-        raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}")
+        if type(value) is not hint:  # a bool is an int to Python, not to the configuration
+            raise ConfigError(f"{where}: expected {hint.__name__}, got {_shown(value)}")
     return value
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from printserver.errors import PrintserverError
 
@@ -144,13 +146,6 @@ class Trim(_Terms):
     NO = "NO"
 
 
-class RequestedResolutionID(_Terms):
-    """Requested Resolution ID (2020,0050), PS3.3 C.13.3. Defined terms."""
-
-    STANDARD = "STANDARD"  #: about 4k × 5k printable pixels on a 14 × 17 inch film
-    HIGH = "HIGH"  #: about twice STANDARD
-
-
 class DecimateCropBehavior(_Terms):
     """Requested Decimate/Crop Behavior (2020,0040), PS3.3 C.13.5. Enumerated values."""
 
@@ -162,18 +157,53 @@ class DecimateCropBehavior(_Terms):
 class ExecutionStatus(_Terms):
     """Execution Status (2100,0020) of a Print Job, PS3.3 C.13.8. Enumerated values."""
 
-    PENDING = "PENDING"
-    PRINTING = "PRINTING"
-    DONE = "DONE"
-    FAILURE = "FAILURE"
+    PENDING = "PENDING"  #: queued, not printing yet
+    PRINTING = "PRINTING"  #: being rendered or printed
+    DONE = "DONE"  #: printed
+    FAILURE = "FAILURE"  #: not printed (failed or cancelled)
+
+
+class ExecutionStatusInfo(_Terms):
+    """Execution Status Info (2100,0030) of a Print Job, PS3.3 C.13.8: defined terms, the ones
+    printserver reports (C.13.8 adds INVALID PAGE DES and INSUFFIC MEMORY to the C.13.9.1 list)."""
+
+    NORMAL = "NORMAL"  #: with PRINTING and DONE
+    QUEUED = "QUEUED"  #: with PENDING: the job waits in the queue
+    UNKNOWN = "UNKNOWN"  #: with FAILURE: the reason is in the job's message, not a defined term
 
 
 class PrinterStatus(_Terms):
     """Printer Status (2110,0010), PS3.3 C.13.9. Enumerated values."""
 
     NORMAL = "NORMAL"
-    WARNING = "WARNING"
-    FAILURE = "FAILURE"
+    WARNING = "WARNING"  #: prints, but something needs attention
+    FAILURE = "FAILURE"  #: does not print now
+
+
+class PrinterStatusInfo(_Terms):
+    """Printer Status Info (2110,0020), PS3.3 C.13.9.1: the defined terms printserver and its
+    outputs report. The standard lists many more (FILM JAM, COVER OPEN, …): a DICOM film printer's
+    own term is passed on as the string it sent."""
+
+    NORMAL = "NORMAL"  #: with Printer Status NORMAL
+    PRINTER_DOWN = "PRINTER DOWN"  #: not reachable or not working (spool not writable, no answer)
+    PRINTER_OFFLINE = "PRINTER OFFLINE"  #: reachable but not taking jobs (paused, queue stopped)
+    PRINT_BUFF_FULL = "PRINT BUFF FULL"  #: the spool or the print queue is full
+    CHECK_PRINTER = "CHECK PRINTER"  #: the device needs an operator (missing queue, refused job)
+
+
+#: Event Type ID of a Print Job N-EVENT-REPORT for each Execution Status (PS3.4 Table H.4-14)
+PRINT_JOB_EVENT_TYPES: Mapping[ExecutionStatus, int] = MappingProxyType({
+    ExecutionStatus.PENDING: 1, ExecutionStatus.PRINTING: 2, ExecutionStatus.DONE: 3,
+    ExecutionStatus.FAILURE: 4})
+#: Event Type ID of a Printer N-EVENT-REPORT for each Printer Status (PS3.4 Table H.4-16)
+PRINTER_EVENT_TYPES: Mapping[PrinterStatus, int] = MappingProxyType({
+    PrinterStatus.NORMAL: 1, PrinterStatus.WARNING: 2, PrinterStatus.FAILURE: 3})
+#: the names of those Event Type IDs, as a log or a report shows them
+PRINT_JOB_EVENT_NAMES: Mapping[int, str] = MappingProxyType(
+    {number: status.value for status, number in PRINT_JOB_EVENT_TYPES.items()})
+PRINTER_EVENT_NAMES: Mapping[int, str] = MappingProxyType(
+    {number: status.value for status, number in PRINTER_EVENT_TYPES.items()})
 
 
 def parse_density(value: str, attribute: str) -> str | int:

@@ -197,10 +197,13 @@ def test_non_monotonic_curves_are_refused_naming_the_parameter():
     (["curve", "--od-range", "3.0", "0.2"], "min_density"),
     (["curve", "--od-range", "0.2", "3.0", "--illumination", "0"], "illumination"),
     (["curve", "--lum-range", "400", "0.5"], "lmax"),
-    (["curve", "--lum-range", "0.5", "400", "--levels", "1"], "--levels"),
+    (["curve", "--lum-range", "0.5", "400", "--levels", "1"], "levels: must be 2 … 65536"),
     (["lut", "--printer-file", "/nonexistent/printer.lut"], "/nonexistent/printer.lut"),
     (["lut", "--monitor-file", str(DCMTK_DATA / "monitor.lut"), "--levels", "128"], "levels"),
-    (["lut", "--printer-file", str(DCMTK_DATA / "printer.lut"), "--illumination", "-1"], "--illumination"),
+    (["lut", "--printer-file", str(DCMTK_DATA / "printer.lut"), "--illumination", "-1"],
+     "illumination: must be > 0"),
+    (["lut", "--monitor-file", str(DCMTK_DATA / "monitor.lut"), "--illumination", "100"],
+     "--illumination: only applies to --printer-file"),
 ])
 def test_cli_errors_are_one_line_with_exit_2(capsys, argv, fragment):
     code, out, err = run_cli(capsys, *argv)

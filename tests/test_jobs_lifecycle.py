@@ -15,7 +15,7 @@ import pytest
 from printserver.config import WorkersConfig
 from printserver.jobs import lifecycle
 from printserver.jobs.model import FilmRecord, Job, JobState, PrinterState
-from printserver.jobs.printer_status import printer_status
+from printserver.jobs.printer_status import combined_status
 from printserver.jobs.retention import purge
 from printserver.jobs.store import ClaimLostError, JobStateError
 from printserver.jobs.worker import Worker, retry_delay
@@ -114,15 +114,15 @@ def test_a_paused_printer_keeps_its_jobs_waiting(store):
 
 def test_printer_status_combines_output_pause_and_spool(store):
     assert store.printer_state("PAPER") == PrinterState("PAPER")
-    assert printer_status(store.printer_state("PAPER")) == ("NORMAL", "NORMAL")
+    assert combined_status(store.printer_state("PAPER")) == ("NORMAL", "NORMAL")
     store.set_paused("PAPER", True)
-    assert printer_status(store.printer_state("PAPER")) == ("WARNING", "PRINTER OFFLINE")
+    assert combined_status(store.printer_state("PAPER")) == ("WARNING", "PRINTER OFFLINE")
     state = store.set_output_status("PAPER", "FAILURE", "PRINTER DOWN", "CUPS server down")
     assert (state.output_status, state.message) == ("FAILURE", "CUPS server down")
-    assert printer_status(state) == ("FAILURE", "PRINTER DOWN")
+    assert combined_status(state) == ("FAILURE", "PRINTER DOWN")
     store.set_paused("PAPER", False)
     store.set_output_status("PAPER", "NORMAL", "NORMAL")
-    assert printer_status(store.printer_state("PAPER"),
+    assert combined_status(store.printer_state("PAPER"),
                           ("WARNING", "PRINT BUFF FULL")) == ("WARNING", "PRINT BUFF FULL")
     assert [p.ae_title for p in store.printer_states()] == ["PAPER"]
 

@@ -55,3 +55,50 @@ def test_status_categories():
     assert Status.NO_FILM_BOX.is_failure
     assert Status.INVALID_ATTRIBUTE_VALUE.is_failure
     assert not Status.SUCCESS.is_failure
+
+
+def test_event_maps_cover_every_status_once():
+    from printserver.vocabulary import (PRINT_JOB_EVENT_NAMES, PRINT_JOB_EVENT_TYPES,
+                                        PRINTER_EVENT_NAMES, PRINTER_EVENT_TYPES,
+                                        ExecutionStatus, PrinterStatus)
+
+    # PS3.4 Table H.4-14 and Table H.4-16
+    assert dict(PRINT_JOB_EVENT_TYPES) == {"PENDING": 1, "PRINTING": 2, "DONE": 3, "FAILURE": 4}
+    assert dict(PRINTER_EVENT_TYPES) == {"NORMAL": 1, "WARNING": 2, "FAILURE": 3}
+    assert set(PRINT_JOB_EVENT_TYPES) == set(ExecutionStatus)
+    assert set(PRINTER_EVENT_TYPES) == set(PrinterStatus)
+    assert PRINT_JOB_EVENT_NAMES[3] == "DONE" and PRINTER_EVENT_NAMES[2] == "WARNING"
+    with pytest.raises(TypeError):
+        PRINTER_EVENT_TYPES[PrinterStatus.NORMAL] = 9  # read-only
+
+
+def test_status_terms_are_plain_strings_where_they_leave_us():
+    from printserver.vocabulary import PrinterStatusInfo
+
+    info = PrinterStatusInfo.PRINTER_OFFLINE
+    assert info == "PRINTER OFFLINE" and str(info) == "PRINTER OFFLINE" and f"{info}" == info.value
+    assert PrinterStatusInfo.parse("print buff full") is PrinterStatusInfo.PRINT_BUFF_FULL
+
+
+def test_no_status_term_is_spelt_out_outside_the_vocabulary():
+    """Printer Status and Printer Status Info terms (PS3.3 C.13.9) come from vocabulary.py."""
+    import ast
+    from pathlib import Path
+
+    from printserver.vocabulary import PrinterStatus, PrinterStatusInfo
+
+    terms = {t.value for t in (*PrinterStatus, *PrinterStatusInfo)}
+    package = Path(__file__).resolve().parent.parent / "printserver"
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "vocabulary.py":
+            continue
+        tree = ast.parse(path.read_text("utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
+                      and node.body and isinstance(node.body[0], ast.Expr)}
+        found += [f"{path.relative_to(package)}:{node.lineno} {node.value!r}"
+                  for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and node.value in terms
+                  and id(node) not in docstrings]
+    assert found == []

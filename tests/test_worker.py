@@ -20,7 +20,7 @@ from pypdf import PdfReader
 
 from printserver.jobs import Job, JobState
 from printserver.jobs.worker import Worker
-from printserver.scp.print_job import JobWriter
+from printserver.jobs.writer import JobWriter
 from scp_fixtures import FILM_BOX, IMAGE_BOX, REPO, InProcessServer, image_box_ds
 
 MM_PER_PT = 25.4 / 72

@@ -7,7 +7,9 @@
   [--levels N] [--output FILE]``: header ``input,output``; the LUT that makes the measured device
   follow GSDF.
 
-Impossible values raise :class:`printserver.errors.PrintserverError` subclasses, which
+Thin: the curves come from :mod:`printserver.gsdf.target` and :mod:`printserver.gsdf.calibration`;
+this module parses the options and writes CSV. Impossible values raise
+:class:`printserver.errors.PrintserverError` subclasses naming the parameter, which
 ``printserver.cli`` prints on one line with exit status 2.
 """
 
@@ -20,15 +22,11 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-import numpy as np
-
 from printserver.errors import InputFileError, ParameterError
 from printserver.gsdf.calibration import calibration_lut
 from printserver.gsdf.curves import MONITOR, PRINTER, read_characteristic_file
-from printserver.gsdf.gsdf import luminance_from_pvalues, pvalue_jnd_range
-from printserver.gsdf.hardcopy import (DEFAULT_ILLUMINATION, DEFAULT_REFLECTED_AMBIENT_LIGHT,
-                                       film_luminance_range, od_from_luminance)
-from printserver.gsdf.softcopy import check_display
+from printserver.gsdf.hardcopy import DEFAULT_ILLUMINATION, DEFAULT_REFLECTED_AMBIENT_LIGHT
+from printserver.gsdf.target import display_target, film_target
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -80,48 +78,38 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_curve(args: argparse.Namespace) -> int:
-    """``printserver gsdf curve``."""
-    levels = args.levels
-    if levels < 2 or levels > 65536:
-        raise ParameterError("--levels", f"must be 2 … 65536; got {levels}")
+    """``printserver gsdf curve``: :func:`printserver.gsdf.target.display_target` or
+    :func:`~printserver.gsdf.target.film_target` as CSV."""
     if args.lum_range is not None:
         if args.illumination is not None:
             raise ParameterError("--illumination", "only applies to --od-range")
-        lmin, lmax = check_display(*args.lum_range, ambient=args.ambient or 0.0)
-        od = None
+        curve = display_target(*args.lum_range, ambient=args.ambient or 0.0, levels=args.levels)
     else:
-        dmin, dmax = args.od_range
-        illumination = DEFAULT_ILLUMINATION if args.illumination is None else args.illumination
-        ambient = DEFAULT_REFLECTED_AMBIENT_LIGHT if args.ambient is None else args.ambient
-        lmin, lmax = film_luminance_range(dmin, dmax, illumination, ambient)
-    jmin, jmax = pvalue_jnd_range(lmin, lmax)
-    p = np.arange(levels)
-    jnd = jmin + p * ((jmax - jmin) / (levels - 1))
-    lum = luminance_from_pvalues(p, None, lmin, lmax, levels=levels)
-    if args.od_range is not None:
-        od = np.clip(od_from_luminance(lum, illumination, ambient), dmin, dmax)
+        curve = film_target(*args.od_range,
+                            illumination=(DEFAULT_ILLUMINATION if args.illumination is None
+                                          else args.illumination),
+                            ambient=(DEFAULT_REFLECTED_AMBIENT_LIGHT if args.ambient is None
+                                     else args.ambient),
+                            levels=args.levels)
     with _output(args.output) as out:
-        out.write("ddl,jnd,luminance" + (",od" if od is not None else "") + "\n")
-        for i in range(levels):
-            row = f"{i},{jnd[i]:.6f},{lum[i]:.10g}"
-            if od is not None:
-                row += f",{od[i]:.6f}"
+        out.write(",".join(curve.columns) + "\n")
+        for i in range(curve.levels):
+            row = f"{i},{curve.jnd[i]:.6f},{curve.luminance[i]:.10g}"
+            if curve.od is not None:
+                row += f",{curve.od[i]:.6f}"
             out.write(row + "\n")
     return 0
 
 
 def run_lut(args: argparse.Namespace) -> int:
-    """``printserver gsdf lut``."""
+    """``printserver gsdf lut``: :func:`printserver.gsdf.calibration.calibration_lut` of the
+    measured device as CSV."""
     if args.monitor_file is not None:
         if args.illumination is not None:
             raise ParameterError("--illumination", "only applies to --printer-file")
         curve = read_characteristic_file(args.monitor_file, MONITOR)
     else:
         curve = read_characteristic_file(args.printer_file, PRINTER)
-        if args.illumination is not None and args.illumination <= 0:
-            raise ParameterError("--illumination", f"must be > 0 cd/m²; got {args.illumination:g}")
-    if args.ambient is not None and args.ambient < 0:
-        raise ParameterError("--ambient", f"must be ≥ 0 cd/m²; got {args.ambient:g}")
     curve = curve.with_conditions(ambient=args.ambient, illumination=args.illumination)
     lut = calibration_lut(curve, levels=args.levels)
     with _output(args.output) as out:

@@ -98,7 +98,17 @@ class CharacteristicCurve:
 
     def with_conditions(self, ambient: float | None = None, illumination: float | None = None,
                         order: int | None = None) -> "CharacteristicCurve":
-        """A copy with the viewing conditions or fit order overridden (None keeps the file's)."""
+        """A copy with the viewing conditions or fit order overridden (None keeps the file's).
+
+        Raises
+        ------
+        ParameterError
+            ``ambient`` below 0 or ``illumination`` not above 0 (cd/m²).
+        """
+        if ambient is not None and not ambient >= 0:
+            raise ParameterError("ambient", f"must be ≥ 0 cd/m²; got {ambient:g}")
+        if illumination is not None and not illumination > 0:
+            raise ParameterError("illumination", f"must be > 0 cd/m²; got {illumination:g}")
         return replace(self,
                        ambient=self.ambient if ambient is None else float(ambient),
                        illumination=self.illumination if illumination is None else float(illumination),

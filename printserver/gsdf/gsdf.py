@@ -128,11 +128,6 @@ def jnd_from_luminance(luminance: ArrayLike, method: str = "formula") -> np.ndar
     raise ParameterError("method", f"{method!r} is not one of 'formula', 'exact'")
 
 
-#: luminance of the GSDF by eq. 7-1 at j = 1 (0.049982) and j = 1023 (3993.33) cd/m²
-LUMINANCE_MIN = float(luminance_from_jnd(JND_MIN))
-LUMINANCE_MAX = float(luminance_from_jnd(JND_MAX))
-
-
 def pvalue_jnd_range(lmin: float, lmax: float) -> tuple[float, float]:
     """JND indices ``(jmin, jmax)`` of the extreme luminances of a device: PS3.14 §7.2 / D.1.
 

@@ -125,10 +125,6 @@ class PresentationLUT:
 
     # -- properties ---------------------------------------------------------------------------
     @property
-    def is_table(self) -> bool:
-        return self.data is not None
-
-    @property
     def entries(self) -> int | None:
         """Number of LUT entries of a table (65536 for a descriptor value of 0); None for a shape."""
         return None if self.descriptor is None else self.descriptor[0]
@@ -195,6 +191,6 @@ def invert_for_display(values: ArrayLike, bits_stored: int, photometric: str, po
     vmax = (1 << int(bits_stored)) - 1
     flips = PhotometricInterpretation.parse(photometric, "Photometric Interpretation (0028,0004)") \
         is PhotometricInterpretation.MONOCHROME1
-    flips ^= Polarity.parse(polarity or "NORMAL", "Polarity (2020,0020)") is Polarity.REVERSE
+    flips ^= Polarity.parse(polarity or Polarity.NORMAL, "Polarity (2020,0020)") is Polarity.REVERSE
     v = np.asarray(values)
     return vmax - v if flips else v

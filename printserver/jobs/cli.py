@@ -1,16 +1,30 @@
-"""``printserver jobs list|show|cancel|retry|reprint|purge``: the print jobs in the job store."""
+"""``printserver jobs list|show|cancel|retry|reprint|purge``: the print jobs in the job store.
+
+Thin: each sub-command parses its arguments, calls :class:`printserver.jobs.services.JobService`
+(or retention's purge) and formats what it returns.
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 
 from printserver.config import load_config
 from printserver.errors import PrintserverError
-from printserver.jobs import lifecycle
+from printserver.jobs.model import JobState
 from printserver.jobs.retention import purge
-from printserver.jobs.spool import Spool, SpoolError
-from printserver.jobs.store import open_job_store
+from printserver.jobs.services import Services
+
+
+
+def actor() -> str:
+    """Who takes an action with this command, for the log and the job's timeline: the user
+    running it."""
+    try:
+        return f"{getpass.getuser()} (cli)"
+    except (OSError, KeyError):  # no user name in the environment or the password database
+        return "cli"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,16 +67,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_purge)
 
 
+def _services(args: argparse.Namespace) -> Services:
+    return Services.open(load_config(args.config, data_dir=args.data_dir))
+
+
 def run_list(args: argparse.Namespace) -> int:
-    config = load_config(args.config, data_dir=args.data_dir)
-    with open_job_store(config) as store:
-        states = [s.upper() for s in args.state] if args.state else None
-        try:
-            jobs = store.list(states)
-        except ValueError as exc:
-            raise PrintserverError(f"--state: {exc}") from None
+    with _services(args) as services:
+        jobs = services.jobs.list(args.state)
         if args.json:
-            print(json.dumps([store.job_dict(j) for j in jobs], indent=1))
+            print(json.dumps([services.jobs.as_dict(j) for j in jobs], indent=1))
             return 0
     print(f"{'JOB':22} {'STATE':9} {'PRINTER':16} {'CALLING AE':16} {'FILMS':>5} {'COPIES':>6}  CREATED")
     for j in jobs:
@@ -73,18 +86,16 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_action(args: argparse.Namespace) -> int:
     """cancel / retry / reprint one job; prints the job as recorded (the new one for reprint)."""
-    config = load_config(args.config, data_dir=args.data_dir)
-    with open_job_store(config) as store:
-        if args.action == "reprint":
-            job = lifecycle.reprint(store, Spool(config.spool_dir), args.job_id)
-        else:
-            job = getattr(lifecycle, args.action)(store, args.job_id)
+    with _services(args) as services:
+        action = {"cancel": services.jobs.cancel, "retry": services.jobs.retry,
+                  "reprint": services.jobs.reprint}[args.action]
+        job = action(args.job_id, actor=actor())
         if args.json:
-            print(json.dumps(store.job_dict(job), indent=1))
+            print(json.dumps(services.jobs.as_dict(job), indent=1))
             return 0
     if args.action == "reprint":
         print(f"job {job.job_id} queued: reprint of job {args.job_id}")
-    elif job.state.value == "CANCELLED":
+    elif job.state is JobState.CANCELLED:
         print(f"job {job.job_id} CANCELLED")
     elif args.action == "cancel":
         print(f"job {job.job_id} is {job.state.value}: it will be cancelled at its worker's next "
@@ -97,9 +108,8 @@ def run_action(args: argparse.Namespace) -> int:
 def run_purge(args: argparse.Namespace) -> int:
     if args.older_than < 0:
         raise PrintserverError("--older-than must be >= 0")
-    config = load_config(args.config, data_dir=args.data_dir)
-    with open_job_store(config) as store:
-        report = purge(store, Spool(config.spool_dir), args.older_than)
+    with _services(args) as services:
+        report = purge(services.store, services.spool, args.older_than)
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))
     else:
@@ -109,59 +119,29 @@ def run_purge(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    config = load_config(args.config, data_dir=args.data_dir)
-    with open_job_store(config) as store:
-        job = store.get(args.job_id)
-        if job is None:
-            raise PrintserverError(f"no job {args.job_id!r}")
-        shown = store.job_dict(job)
-    films = shown.pop("films")
-    try:
-        manifest = Spool(config.spool_dir).load_manifest(job)
-    except (SpoolError, OSError, ValueError) as exc:  # a FAILED job's spool may be damaged
-        manifest, problem = None, f"manifest unreadable: {exc}"
+    with _services(args) as services:
+        detail = services.jobs.show(args.job_id)
     if args.json:
-        out = {"job": {**shown, "films": films},
-               "manifest": _without_lut_data(manifest) if manifest is not None else None}
-        if manifest is None:
-            out["manifest_error"] = problem
-        print(json.dumps(out, indent=1))
+        print(json.dumps(detail.to_dict(), indent=1))
         return 0
-    for key, value in shown.items():
+    for key, value in detail.job.to_dict().items():
         print(f"{key:20} {value}")
-    for f in films:
-        print(f"output film {f['film']}: {f['width_mm']:g} x {f['height_mm']:g} mm at "
-              f"{f['dpi']:g} dpi, {f['copies']} copies, rendered in {f['render_seconds']:.2f} s")
-        for path in f["pdf_files"]:
+    for f in detail.films:
+        print(f"output film {f.film}: {f.width_mm:g} x {f.height_mm:g} mm at "
+              f"{f.dpi:g} dpi, {f.copies} copies, rendered in {f.render_seconds:.2f} s")
+        for path in f.pdf_files:
             print(f"  pdf      {path}")
-        if f["preview"]:
-            print(f"  preview  {f['preview']}")
-        for w in f["warnings"]:
+        if f.preview:
+            print(f"  preview  {f.preview}")
+        for w in f.warnings:
             print(f"  warning  {w}")
-    if manifest is None:
-        print(problem)
+    if detail.manifest is None:
+        print(detail.manifest_error)
         return 0
-    for n, film in enumerate(manifest["films"], start=1):
-        a = film["attributes"]
-        images = [b for b in film["image_boxes"] if b["image"]]
-        print(f"film {n}: {a.get('ImageDisplayFormat')} {a.get('FilmSizeID')} "
-              f"{a.get('FilmOrientation')}, {len(images)}/{len(film['image_boxes'])} image boxes set")
-        for b in images:
-            im = b["image"]
-            print(f"  box {b['position']}: {im['columns']}x{im['rows']} {im['bits_stored']}-bit "
-                  f"{im['photometric_interpretation']} {im['file']}")
+    for film in detail.summaries:
+        print(f"film {film.number}: {film.image_display_format} {film.film_size_id} "
+              f"{film.film_orientation}, {len(film.images)}/{film.image_boxes} image boxes set")
+        for im in film.images:
+            print(f"  box {im.position}: {im.columns}x{im.rows} {im.bits_stored}-bit "
+                  f"{im.photometric_interpretation} {im.file}")
     return 0
-
-
-def _without_lut_data(manifest: dict) -> dict:
-    """The manifest for display: LUT tables summarised to their length."""
-    def strip(plut):
-        if plut and "data" in plut:
-            return {**plut, "data": f"<{len(plut['data'])} entries>"}
-        return plut
-    out = dict(manifest)
-    out["presentation_luts"] = {k: strip(v) for k, v in manifest.get("presentation_luts", {}).items()}
-    out["films"] = [{**f, "presentation_lut": strip(f.get("presentation_lut")),
-                     "image_boxes": [{**b, "presentation_lut": strip(b.get("presentation_lut"))}
-                                     for b in f["image_boxes"]]} for f in manifest["films"]]
-    return out

@@ -5,6 +5,9 @@ from __future__ import annotations
 import enum
 from dataclasses import asdict, dataclass
 
+from printserver.vocabulary import (ExecutionStatus, ExecutionStatusInfo, PrinterStatus,
+                                    PrinterStatusInfo)
+
 
 class JobState(str, enum.Enum):
     """Life cycle of a print job (``../shared/DESIGN.md``).
@@ -22,17 +25,19 @@ class JobState(str, enum.Enum):
     CANCELLED = "CANCELLED"
 
     @property
-    def execution_status(self) -> tuple[str, str]:
+    def execution_status(self) -> tuple[ExecutionStatus, ExecutionStatusInfo]:
         """Execution Status (2100,0020) and Execution Status Info (2100,0030), PS3.3 C.13.8."""
-        return {
-            JobState.QUEUED: ("PENDING", "QUEUED"),
-            JobState.RENDERING: ("PRINTING", "NORMAL"),
-            JobState.PRINTING: ("PRINTING", "NORMAL"),
-            JobState.DONE: ("DONE", "NORMAL"),
-            JobState.FAILED: ("FAILURE", "UNKNOWN"),
-            JobState.CANCELLED: ("FAILURE", "UNKNOWN"),
-        }[self]
+        return _EXECUTION_STATUS[self]
 
+
+_EXECUTION_STATUS = {
+    JobState.QUEUED: (ExecutionStatus.PENDING, ExecutionStatusInfo.QUEUED),
+    JobState.RENDERING: (ExecutionStatus.PRINTING, ExecutionStatusInfo.NORMAL),
+    JobState.PRINTING: (ExecutionStatus.PRINTING, ExecutionStatusInfo.NORMAL),
+    JobState.DONE: (ExecutionStatus.DONE, ExecutionStatusInfo.NORMAL),
+    JobState.FAILED: (ExecutionStatus.FAILURE, ExecutionStatusInfo.UNKNOWN),
+    JobState.CANCELLED: (ExecutionStatus.FAILURE, ExecutionStatusInfo.UNKNOWN),
+}
 
 #: states a job never leaves by itself; only these are purged by retention
 FINISHED_STATES = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELLED})
@@ -197,8 +202,8 @@ class PrinterState:
     ae_title: str
     paused: bool = False
     paused_at: str = ""
-    output_status: str = "NORMAL"
-    output_status_info: str = "NORMAL"
+    output_status: str = PrinterStatus.NORMAL.value
+    output_status_info: str = PrinterStatusInfo.NORMAL.value
     message: str = ""
     updated_at: str = ""
 

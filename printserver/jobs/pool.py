@@ -37,9 +37,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from printserver.config import Config
+from printserver.jobs.model import JobState
 from printserver.jobs.spool import Spool
 from printserver.jobs.store import JobStore, JobStoreError, node_id, open_job_store
 from printserver.jobs.worker import Worker
+from printserver.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ MONITOR_INTERVAL = 1.0
 #: a worker dying sooner than this after its start is restarted after a growing pause (1 s … 60 s)
 QUICK_DEATH_SECONDS = 10.0
 _PR_SET_PDEATHSIG = 1
+#: how the log names a job a dead run left behind, by the state it was put back in
+_LEFT = {JobState.QUEUED: "unfinished", JobState.PRINTING: "PRINTING (followed again)"}
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -83,8 +87,6 @@ class _StopSignal:
 def worker_process_main(config: Config, worker_id: str, stop: Any, parent_pid: int,
                         log_level: int) -> None:
     """Entry point of a worker process (spawned: everything arrives pickled)."""
-    from printserver.cli import configure_logging
-
     configure_logging(1 if log_level <= logging.DEBUG else 0, log_level >= logging.ERROR)
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -154,8 +156,7 @@ class WorkerPool:
                 left = store.requeue_stale(max_attempts=workers.max_attempts)
             for job in left:
                 log.warning("job %s left %s by a previous run: %s", job.job_id,
-                            {"QUEUED": "unfinished", "PRINTING": "PRINTING (followed again)"}.get(
-                                job.state.value, job.state.value), job.message)
+                            _LEFT.get(job.state, job.state.value), job.message)
         if count == 0:
             log.info("workers.count = 0: print jobs are queued, not rendered")
             return

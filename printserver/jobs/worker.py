@@ -44,6 +44,7 @@ import numpy as np
 
 from printserver.config import Config, PrinterConfig, WorkersConfig
 from printserver.errors import PrintserverError
+from printserver.jobs.manifest import read_manifest
 from printserver.jobs.model import FilmRecord, Job, JobState
 from printserver.jobs.spool import MANIFEST_NAME, Spool
 from printserver.jobs.store import ClaimLostError, JobStore, JobStoreError
@@ -53,6 +54,7 @@ from printserver.layout.status import LayoutError
 from printserver.outputs import open_output
 from printserver.outputs.base import (DeliveryState, DeviceStatus, Output, OutputError,
                                       OutputUnavailable)
+from printserver.vocabulary import PrinterStatus
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +255,7 @@ class Worker:
         before = self.store.printer_state(printer)
         if (before.output_status, before.output_status_info) != (status.status,
                                                                  status.status_info):
-            log.log(logging.INFO if status.status == "NORMAL" else logging.WARNING,
+            log.log(logging.INFO if status.status == PrinterStatus.NORMAL else logging.WARNING,
                     "printer %s: %s / %s %s", printer, status.status, status.status_info,
                     status.message)
         self.store.set_output_status(printer, status.status, status.status_info, status.message)
@@ -291,7 +293,7 @@ class Worker:
         """The job's manifest, checked against the SHA-256 the job row recorded."""
         path = self.spool.job_dir(job) / MANIFEST_NAME
         try:
-            manifest = self.spool.load_manifest(job)
+            manifest = read_manifest(self.spool, job)
         except PrintserverError as exc:
             raise JobFailure(f"spool: {exc}") from exc
         except (OSError, ValueError) as exc:

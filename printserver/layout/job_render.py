@@ -33,6 +33,7 @@ from printserver.layout.pdf import write_pdf
 from printserver.layout.preview import write_png_preview
 from printserver.layout.spec import FilmSpec, ImageSpec
 from printserver.layout.status import LayoutError, RenderWarning
+from printserver.vocabulary import Polarity
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ def image_specs(entry: Mapping[str, Any], film_number: int, load: PixelLoader) -
             pixels=pixels,
             bits_stored=int(image["bits_stored"]),
             photometric_interpretation=image.get("photometric_interpretation", "MONOCHROME2"),
-            polarity=a.get("Polarity") or "NORMAL",
+            polarity=a.get("Polarity") or Polarity.NORMAL.value,
             magnification_type=a.get("MagnificationType"),
             smoothing_type=a.get("SmoothingType"),
             min_density=_optional_int(a.get("MinDensity")),

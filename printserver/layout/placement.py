@@ -37,9 +37,6 @@ from printserver.vocabulary import DecimateCropBehavior, MagnificationType, Stat
 
 log = logging.getLogger(__name__)
 
-#: Smoothing Type values printserver defines for CUBIC (PS3.3 C.13.3 leaves them to the printer)
-SMOOTHING_TYPES = ("SHARP", "MEDIUM", "SMOOTH")
-
 _PILLOW_FILTERS = {
     MagnificationType.REPLICATE: Image.Resampling.NEAREST,
     MagnificationType.BILINEAR: Image.Resampling.BILINEAR,

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from printserver.vocabulary import Polarity
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from printserver.gsdf.plut import PresentationLUT
 
@@ -75,7 +77,7 @@ class ImageSpec:
     #: Photometric Interpretation (0028,0004): MONOCHROME1 or MONOCHROME2
     photometric_interpretation: str = "MONOCHROME2"
     #: Polarity (2020,0020): NORMAL or REVERSE
-    polarity: str = "NORMAL"
+    polarity: str = Polarity.NORMAL.value
     #: overrides of the Film Box values (PS3.3 C.13.5); None = the film box's
     magnification_type: str | None = None
     smoothing_type: str | None = None

@@ -21,6 +21,7 @@ from typing import Any
 
 from printserver.errors import PrintserverError
 from printserver.layout.job_render import PixelLoader, RenderedJob
+from printserver.vocabulary import PrinterStatus, PrinterStatusInfo
 
 
 class OutputError(PrintserverError):
@@ -39,11 +40,11 @@ class OutputUnavailable(OutputError):
     CHECK PRINTER).
     """
 
-    def __init__(self, message: str, status_info: str = "PRINTER DOWN",
-                 status: str = "FAILURE") -> None:
+    def __init__(self, message: str, status_info: str = PrinterStatusInfo.PRINTER_DOWN,
+                 status: str = PrinterStatus.FAILURE) -> None:
         super().__init__(message)
-        self.status = status
-        self.status_info = status_info
+        self.status = str(status)
+        self.status_info = str(status_info)
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,13 @@ class DeviceStatus:
         What the device said, readable (empty when NORMAL).
     """
 
-    status: str = "NORMAL"
-    status_info: str = "NORMAL"
+    status: str = PrinterStatus.NORMAL.value
+    status_info: str = PrinterStatusInfo.NORMAL.value
     message: str = ""
+
+    def __post_init__(self) -> None:  # plain strings for the job store, also from the enums
+        object.__setattr__(self, "status", str(self.status))
+        object.__setattr__(self, "status_info", str(self.status_info))
 
     @classmethod
     def unavailable(cls, exc: OutputUnavailable) -> DeviceStatus:

@@ -55,6 +55,7 @@ from printserver.layout.status import LayoutError
 from printserver.outputs.base import (DeliveryState, DeliveryStatus, DeviceStatus, Output,
                                       OutputError, OutputUnavailable)
 from printserver.outputs.pdf_folder import PdfFolderOutput
+from printserver.vocabulary import PrinterStatusInfo
 
 log = logging.getLogger(__name__)
 
@@ -160,10 +161,11 @@ class CupsOutput(Output):
                                   env=env, input=stdin)
         except FileNotFoundError:
             raise OutputUnavailable(f"{tool} not found: install the CUPS client tools "
-                                    "(cups-client, cups-ipp-utils)", "CHECK PRINTER") from None
+                                    "(cups-client, cups-ipp-utils)",
+                                    PrinterStatusInfo.CHECK_PRINTER) from None
         except subprocess.TimeoutExpired:
             raise OutputUnavailable(f"CUPS server {self._where()}: {tool} got no answer in "
-                                    f"{self.timeout:g} s", "PRINTER DOWN") from None
+                                    f"{self.timeout:g} s", PrinterStatusInfo.PRINTER_DOWN) from None
 
     def _where(self) -> str:
         return self.server or os.environ.get("CUPS_SERVER", "") or "(default)"
@@ -173,7 +175,8 @@ class CupsOutput(Output):
         answer = self._run("lpstat", "-r")
         if "scheduler is running" in answer.stdout:
             return None
-        return OutputUnavailable(f"CUPS server {self._where()} is not reachable", "PRINTER DOWN")
+        return OutputUnavailable(f"CUPS server {self._where()} is not reachable",
+                                 PrinterStatusInfo.PRINTER_DOWN)
 
     # -- Output ---------------------------------------------------------------------------------
     def check(self) -> DeviceStatus:
@@ -188,17 +191,18 @@ class CupsOutput(Output):
         answer = self._run("lpstat", "-p", self.queue, "-a", self.queue)
         if answer.returncode != 0 or not answer.stdout.strip():
             raise self._server_down() or OutputUnavailable(
-                f"CUPS server {self._where()} has no queue {self.queue!r}", "CHECK PRINTER")
+                f"CUPS server {self._where()} has no queue {self.queue!r}",
+                PrinterStatusInfo.CHECK_PRINTER)
         lines = answer.stdout.splitlines()
         for n, line in enumerate(lines):
             reason = lines[n + 1].strip() if n + 1 < len(lines) and lines[n + 1][:1] in (
                 "\t", " ") else ""
             if line.startswith(f"printer {self.queue} disabled"):
                 raise OutputUnavailable(f"CUPS queue {self.queue} is stopped" + (
-                    f": {reason}" if reason else ""), "PRINTER OFFLINE")
+                    f": {reason}" if reason else ""), PrinterStatusInfo.PRINTER_OFFLINE)
             if line.startswith(f"{self.queue} not accepting"):
                 raise OutputUnavailable(f"CUPS queue {self.queue} rejects jobs" + (
-                    f": {reason}" if reason else ""), "PRINTER OFFLINE")
+                    f": {reason}" if reason else ""), PrinterStatusInfo.PRINTER_OFFLINE)
 
     def deliver(self, manifest: Mapping[str, Any], load: PixelLoader) -> RenderedJob:
         """Check the queue, render the films (one copy) and submit them with ``lp``.
@@ -279,7 +283,7 @@ class CupsOutput(Output):
         if answer.returncode != 0:
             raise self._server_down() or OutputUnavailable(
                 f"CUPS queue {self.queue}: listing its jobs failed: "
-                f"{(answer.stderr or answer.stdout).strip()[:200]}", "CHECK PRINTER")
+                f"{(answer.stderr or answer.stdout).strip()[:200]}", PrinterStatusInfo.CHECK_PRINTER)
         sent = {}
         for row in list(csv.reader(io.StringIO(answer.stdout)))[1:]:
             if len(row) >= 3 and row[2] not in ("canceled", "aborted"):
@@ -321,7 +325,7 @@ class CupsOutput(Output):
             if "does not exist" in problem or "not-found" in problem:
                 return DeliveryStatus(DeliveryState.FAILED, f"CUPS job {reference} is gone")
             raise self._server_down() or OutputUnavailable(
-                f"CUPS job {reference}: {problem[:200]}", "CHECK PRINTER")
+                f"CUPS job {reference}: {problem[:200]}", PrinterStatusInfo.CHECK_PRINTER)
         state, reasons, message = (rows[1] + ["", ""])[:3]
         detail = f"CUPS job {reference} {state}" + (f" ({reasons})" if reasons and reasons != "none"
                                                     else "") + (f": {message}" if message else "")
@@ -331,7 +335,7 @@ class CupsOutput(Output):
         answer = self._run("lpstat", "-W", "not-completed", "-o", self.queue)
         if answer.returncode != 0:
             raise self._server_down() or OutputUnavailable(
-                f"CUPS queue {self.queue}: {answer.stderr.strip()}", "CHECK PRINTER")
+                f"CUPS queue {self.queue}: {answer.stderr.strip()}", PrinterStatusInfo.CHECK_PRINTER)
         pending = {line.split()[0] for line in answer.stdout.splitlines() if line.strip()}
         if reference in pending:
             return DeliveryStatus(DeliveryState.PENDING, f"CUPS job {reference} not completed")

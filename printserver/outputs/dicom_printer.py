@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pynetdicom import AE
+from pynetdicom import build_context
 from pynetdicom.sop_class import BasicGrayscalePrintManagementMeta, Printer, PrinterInstance
 
 from printserver.config import Config, PrinterConfig
@@ -69,18 +69,20 @@ from printserver.layout.job_render import FilmOutput, PixelLoader, RenderedJob, 
 from printserver.layout.preview import write_png_preview
 from printserver.layout.spec import FilmSpec, ImageSpec
 from printserver.outputs.base import DeviceStatus, Output, OutputError, OutputUnavailable
+from printserver.outputs.dicom_peer import output_peer, peer_unavailable
 from printserver.outputs.pvalue_films import (PVALUE_BITS, forward_values, image_box_pvalues,
                                               pvalue_films, rescale)
 from printserver.scu.images import ImageSource, PrintImage
-from printserver.scu.reactor_gate import associate
+from printserver.scu.peer import AssociationError, ContextsRefused, connect
 from printserver.scu.result import SUCCESS, WARNING, PrintResult, status_category
-from printserver.scu.session import (PRINTER_STATUS_TAGS, TRANSFER_SYNTAXES, AssociationError,
-                                     FilmOptions, PrintSCU)
-from printserver.vocabulary import PresentationLUTShape
+from printserver.scu.session import (PRINTER_STATUS_TAGS, TRANSFER_SYNTAXES, FilmOptions,
+                                     PrintSCU)
+from printserver.vocabulary import PresentationLUTShape, PrinterStatus, PrinterStatusInfo
 
 log = logging.getLogger(__name__)
 
 MODES = ("composed", "boxes")
+META_NAME = "Basic Grayscale Print Management Meta"
 #: side of the flat image sent for an empty image box between filled ones (``boxes`` mode)
 EMPTY_BOX_SIZE = 16
 
@@ -92,10 +94,6 @@ class FilmSend:
     number: int
     options: FilmOptions
     images: list[PrintImage] = field(default_factory=list)
-
-
-def _int_or_none(value: Any) -> int | None:
-    return None if value is None or value == "" else int(value)
 
 
 def _session_options(manifest: Mapping[str, Any]) -> dict[str, Any]:
@@ -226,9 +224,7 @@ class DicomPrinterOutput(Output):
     def __init__(self, printer: PrinterConfig, config: Config) -> None:
         self.printer = printer
         self.output = printer.output
-        if not self.output.host or not self.output.port or not self.output.called_aet:
-            raise OutputError(f"printer {printer.ae_title}: the dicom output needs output.host, "
-                              "output.port and output.called_aet")
+        self.peer = output_peer(printer, "film printer")
         self.mode = self.output.mode.strip().lower()
         if self.mode not in MODES:
             raise OutputError(f"printer {printer.ae_title}: output.mode {self.output.mode!r} "
@@ -237,7 +233,7 @@ class DicomPrinterOutput(Output):
 
     @property
     def where(self) -> str:
-        return f"film printer {self.output.called_aet} at {self.output.host}:{self.output.port}"
+        return self.peer.where
 
     def deliver(self, manifest: Mapping[str, Any], load: PixelLoader) -> RenderedJob:
         """Compose (or collect) the films, then print them on the film printer.
@@ -282,19 +278,12 @@ class DicomPrinterOutput(Output):
         """The film printer's own Printer Status and Printer Status Info (N-GET of the Printer
         SOP instance, PS3.4 H.4.6.2), for the printer status; unreachable or refused → FAILURE,
         PRINTER DOWN / PRINTER OFFLINE."""
-        ae = AE(ae_title=self.output.calling_aet)
-        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = self.output.timeout
-        ae.connection_timeout = self.output.timeout
-        ae.add_requested_context(BasicGrayscalePrintManagementMeta, TRANSFER_SYNTAXES)
-        assoc, watch = associate(ae, self.output.host, self.output.port, self.output.called_aet)
-        if assoc.is_rejected or watch.rejection is not None or (
-                assoc.is_established and not assoc.accepted_contexts):
-            if assoc.is_established:
-                assoc.release()
-            return DeviceStatus("FAILURE", "PRINTER OFFLINE", f"{self.where} refused the "
-                                "association")
-        if not assoc.is_established:
-            return DeviceStatus("FAILURE", "PRINTER DOWN", f"{self.where}: no connection")
+        try:
+            assoc = connect(self.peer, [build_context(BasicGrayscalePrintManagementMeta,
+                                                      TRANSFER_SYNTAXES)],
+                            required={BasicGrayscalePrintManagementMeta: META_NAME})
+        except AssociationError as exc:
+            return DeviceStatus.unavailable(peer_unavailable(exc))
         try:
             status, reply = assoc.send_n_get(PRINTER_STATUS_TAGS, Printer, PrinterInstance,
                                              meta_uid=BasicGrayscalePrintManagementMeta)
@@ -303,12 +292,14 @@ class DicomPrinterOutput(Output):
                 assoc.release()
         code = int(status.Status) if status is not None and "Status" in status else None
         if code is None or status_category(code) not in (SUCCESS, WARNING) or reply is None:
-            return DeviceStatus("FAILURE", "PRINTER DOWN", f"{self.where}: N-GET Printer "
-                                "answered " + ("nothing" if code is None else f"0x{code:04X}"))
-        printer_status = str(reply.get("PrinterStatus", "") or "NORMAL")
+            return DeviceStatus(PrinterStatus.FAILURE, PrinterStatusInfo.PRINTER_DOWN,
+                                f"{self.where}: N-GET Printer answered "
+                                + ("nothing" if code is None else f"0x{code:04X}"))
+        # the film printer's own terms (e.g. FAILURE / FILM JAM) are passed on as it sent them
+        printer_status = str(reply.get("PrinterStatus", "") or PrinterStatus.NORMAL)
         info = str(reply.get("PrinterStatusInfo", "") or printer_status)
-        return DeviceStatus(printer_status, info, "" if printer_status == "NORMAL" else
-                            f"{self.where} reports {printer_status} {info}")
+        return DeviceStatus(printer_status, info, "" if printer_status == PrinterStatus.NORMAL
+                            else f"{self.where} reports {printer_status} {info}")
 
     def _sessions(self, sends: Sequence[FilmSend]) -> list[list[FilmSend]]:
         """Film sessions to open: consecutive one-image films with equal options share one."""
@@ -324,21 +315,22 @@ class DicomPrinterOutput(Output):
     def _print(self, group: Sequence[FilmSend], printed_before: int) -> PrintResult:
         """One association: print the films of ``group``; raise on anything but success."""
         films = ", ".join(str(s.number) for s in group)
-        scu = PrintSCU(self.output.host, self.output.port, self.output.called_aet,
-                       self.output.calling_aet, timeout=self.output.timeout)
+        peer = self.peer
+        scu = PrintSCU(peer.host, peer.port, peer.called_aet, peer.calling_aet,
+                       timeout=peer.timeout, kind=peer.kind)
         sources = [ImageSource(image.source, lambda i=image: i)
                    for send in group for image in send.images]
         try:
             result = scu.print(sources, group[0].options)
         except AssociationError as exc:
-            if "does not support" in str(exc):
+            if isinstance(exc, ContextsRefused):
                 # it answered, but lacks a SOP class this print needs (Basic Grayscale Print
                 # Management Meta, or Presentation LUT for LIN OD): waiting will not help
-                raise OutputError(f"{self.where}: {exc}") from exc
+                raise OutputError(str(exc)) from exc
             if printed_before:
                 raise OutputError(f"{self.where}: film(s) {films} not printed after "
-                                  f"{printed_before} film(s) were: {exc}") from exc
-            raise OutputUnavailable(f"{self.where} is unavailable: {exc}") from exc
+                                  f"{printed_before} film(s) were: {exc.detail}") from exc
+            raise peer_unavailable(exc) from exc
         for response in result.responses:
             log.info("%s: %s %s %s: %s %s%s", self.where, response.operation, response.sop_class,
                      response.context, "none" if response.status is None else
@@ -355,5 +347,6 @@ class DicomPrinterOutput(Output):
             if printed_before or result.films_printed:
                 raise OutputError(f"{self.where}: {result.problem} after "
                                   f"{printed_before + result.films_printed} film(s) were printed")
-            raise OutputUnavailable(f"{self.where} is unavailable: {result.problem}")
+            raise OutputUnavailable(f"{self.where} is unavailable: {result.problem}",
+                                    PrinterStatusInfo.PRINTER_DOWN)
         return result

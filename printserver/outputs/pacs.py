@@ -61,7 +61,7 @@ from typing import Any
 
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import AE
+from pynetdicom import build_context
 from pynetdicom.association import Association
 from pynetdicom.sop_class import MultiFrameGrayscaleWordSecondaryCaptureImageStorage, Verification
 
@@ -70,10 +70,12 @@ from printserver.config import Config, PrinterConfig
 from printserver.layout.job_render import FilmOutput, PixelLoader, RenderedJob
 from printserver.layout.preview import write_png_preview
 from printserver.outputs.base import DeviceStatus, Output, OutputError, OutputUnavailable
+from printserver.outputs.dicom_peer import output_peer, peer_unavailable
 from printserver.outputs.patient_identity import (IdentitySource, PatientIdentity, compile_pattern,
                                                   patient_identity)
 from printserver.outputs.pvalue_films import PVALUE_BITS, PValueFilm, pvalue_films
-from printserver.scu.reactor_gate import associate
+from printserver.scu.peer import AssociationError, connect
+from printserver.vocabulary import PrinterStatus, PrinterStatusInfo
 
 log = logging.getLogger(__name__)
 
@@ -210,15 +212,13 @@ class PacsOutput(Output):
     def __init__(self, printer: PrinterConfig, config: Config) -> None:
         self.printer = printer
         self.output = printer.output
-        if not self.output.host or not self.output.port or not self.output.called_aet:
-            raise OutputError(f"printer {printer.ae_title}: the pacs output needs output.host, "
-                              "output.port and output.called_aet")
+        self.peer = output_peer(printer, "PACS")
         self.pattern = compile_pattern(self.output.patient_pattern, printer.ae_title)
         self.preview_folder = Path(config.films_dir) / "previews"
 
     @property
     def where(self) -> str:
-        return f"PACS {self.output.called_aet} at {self.output.host}:{self.output.port}"
+        return self.peer.where
 
     def deliver(self, manifest: Mapping[str, Any], load: PixelLoader) -> RenderedJob:
         """Render every film as P-values and store it, one film at a time on one association
@@ -283,7 +283,8 @@ class PacsOutput(Output):
                 assoc.release()
         code = int(status.Status) if status is not None and "Status" in status else None
         if code != 0x0000:
-            return DeviceStatus("FAILURE", "PRINTER DOWN", f"{self.where}: C-ECHO answered "
+            return DeviceStatus(PrinterStatus.FAILURE, PrinterStatusInfo.PRINTER_DOWN,
+                                f"{self.where}: C-ECHO answered "
                                 + ("nothing" if code is None else f"0x{code:04X}"))
         return DeviceStatus()
 
@@ -293,25 +294,14 @@ class PacsOutput(Output):
         Raises
         ------
         OutputUnavailable
-            No connection, rejected, aborted, or the SOP class refused.
+            No connection, rejected, aborted, or the SOP class refused
+            (:mod:`printserver.outputs.dicom_peer` gives its Printer Status Info).
         """
-        ae = AE(ae_title=self.output.calling_aet)
-        timeout = self.output.timeout
-        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout
-        ae.connection_timeout = timeout
-        ae.add_requested_context(sop_class, TRANSFER_SYNTAXES)
-        assoc, watch = associate(ae, self.output.host, self.output.port, self.output.called_aet)
-        if assoc.is_rejected or watch.rejection is not None:
-            raise OutputUnavailable(f"{self.where} is unavailable: association rejected "
-                                    f"({watch.describe() or 'rejected'})", "PRINTER OFFLINE")
-        if not assoc.is_established:
-            raise OutputUnavailable(f"{self.where} is unavailable: no connection or the "
-                                    "association was aborted")
-        if not any(str(cx.abstract_syntax) == str(sop_class) for cx in assoc.accepted_contexts):
-            assoc.release()
-            raise OutputUnavailable(f"{self.where} is unavailable: it does not accept "
-                                    f"{UID(str(sop_class)).name}", "PRINTER OFFLINE")
-        return assoc
+        try:
+            return connect(self.peer, [build_context(sop_class, TRANSFER_SYNTAXES)],
+                           required={str(sop_class): UID(str(sop_class)).name})
+        except AssociationError as exc:
+            raise peer_unavailable(exc) from exc
 
     def _store(self, assoc: Association, ds: Dataset) -> str:
         """C-STORE one film; the line for the job record (UID and status).

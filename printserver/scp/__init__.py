@@ -9,5 +9,7 @@
 * :mod:`.transport` the DICOM Upper Layer (PS3.8 associations and PDUs, PS3.7 DIMSE messages);
 * :mod:`.handlers` the thin service user between DIMSE requests and the SOP class modules;
   :mod:`.notifier` the Print Job and Printer N-EVENT-REPORTs; :mod:`.server` the listener
-  (contexts, AE titles, TLS, limits); :mod:`.cli` the ``printserver serve`` command.
+  (contexts, AE titles, TLS, limits).
+
+``printserver serve`` puts the SCP together with the render workers in :mod:`printserver.serve`.
 """

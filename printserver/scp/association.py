@@ -7,24 +7,16 @@ abort; jobs already queued keep their own copy (see :mod:`printserver.scp.print_
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-from pydicom.uid import PYDICOM_ROOT_UID
 
 from printserver.config import LimitsConfig, PrinterConfig
+from printserver.jobs import ids
+from printserver.jobs.writer import JobWriter
 from printserver.scp.attributes import RuleContext
 from printserver.scp.model import (FILM_BOX, FILM_SESSION, GRAYSCALE_IMAGE_BOX, GRAYSCALE_META,
                                    FilmSession, PresentationLUTRecord)
 from printserver.scp.status import DimseError
 from printserver.vocabulary import Status
-
-if TYPE_CHECKING:  # pragma: no cover
-    from printserver.scp.print_job import JobWriter
-
-#: root of the UIDs this SCP mints (film sessions, boxes, print jobs): pydicom's registered root
-UID_PREFIX = PYDICOM_ROOT_UID
 
 
 @dataclass
@@ -74,9 +66,8 @@ class PrintAssociation:
     # -- instances ---------------------------------------------------------------------------
     @staticmethod
     def new_uid() -> str:
-        # as pydicom's generate_uid(prefix) does (a UUID4 as a decimal number, PS3.5 B.2),
-        # without its checks of a prefix that is constant
-        return f"{UID_PREFIX}{uuid.uuid4().int}"[:64]
+        """A new UID for an instance or a Print Job (:func:`printserver.jobs.ids.new_uid`)."""
+        return ids.new_uid()
 
     def claim_uid(self, uid: str | None, class_uid: str) -> str:
         """The instance UID for an N-CREATE: the SCU's (refused if in use, 0111) or a new one."""

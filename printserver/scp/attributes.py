@@ -267,7 +267,3 @@ _REFERENCED_CLASS, _REFERENCED_INSTANCE = Tag(0x00081150), Tag(0x00081155)
 def json_sequence(value: Any, ctx: RuleContext) -> list[dict]:
     """A sequence kept as DICOM JSON (PS3.18 F.2) items, e.g. Proposed Study Sequence."""
     return [item.to_json_dict() for item in value]
-
-
-def decode_json_sequence(items: list[dict]) -> list[Dataset]:
-    return [Dataset.from_json(item) for item in items]

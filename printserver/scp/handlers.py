@@ -16,7 +16,9 @@ from pydicom.dataset import Dataset
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 
 from printserver.config import Config
+from printserver.jobs.printer_status import current_status
 from printserver.jobs.store import JobStore
+from printserver.jobs.writer import JobWriter
 from printserver.scp import (annotation_box, film_box, film_session, presentation_lut, printer,
                              image_box)
 from printserver.scp.association import PrintAssociation
@@ -24,7 +26,7 @@ from printserver.scp.model import (ANNOTATION_BOX, FILM_BOX, FILM_SESSION, GRAYS
                                    GRAYSCALE_META, PRESENTATION_LUT, PRINT_JOB, PRINTER,
                                    PRINTER_CONFIGURATION)
 from printserver.scp.notifier import EventNotifier
-from printserver.scp.print_job import JobWriter, get_print_job
+from printserver.scp.print_job import get_print_job
 from printserver.scp.status import DimseError, Reply, status_fields
 from printserver.scp.transport.association import Association, Rejection, Request, Response
 from printserver.scp.transport.command import N_ACTION, N_CREATE, N_DELETE, N_GET, N_SET
@@ -173,10 +175,9 @@ class PrintHandlers:
             reply = self._dispatch(state, cls, {
                 PRINTER: lambda: printer.get_printer(
                     state.printer, uid, requested, state.strict,
-                    printer.current_status(self.store, state.printer.ae_title,
-                                           self.jobs.spool.root,
-                                           state.limits.max_spool_bytes_per_association,
-                                           state.limits.max_queued_jobs)),
+                    current_status(self.store, state.printer.ae_title, self.jobs.spool.root,
+                                   state.limits.max_spool_bytes_per_association,
+                                   state.limits.max_queued_jobs)),
                 PRINTER_CONFIGURATION: lambda: printer.get_configuration(
                     state.printer, state.limits, uid, requested, state.strict),
                 PRINT_JOB: lambda: get_print_job(self.store, uid, requested, state.printer.name),

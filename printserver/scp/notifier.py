@@ -12,8 +12,8 @@ job store. :class:`EventNotifier` runs in the SCP process and polls the store ev
   followed until DONE or FAILURE was sent, or the association ended.
 * **Printer** (PS3.4 H.4.6.1.1, Table H.4-16): every association that can address the Printer
   SOP instance (grayscale meta or stand-alone Printer context) learns each change of its printer's
-  Printer Status / Printer Status Info (:func:`printserver.scp.printer.current_status`, the same
-  answer as N-GET) as NORMAL, WARNING or FAILURE.
+  Printer Status / Printer Status Info (:func:`printserver.jobs.printer_status.current_status`,
+  the same answer as N-GET) as NORMAL, WARNING or FAILURE.
 
 The notifier only decides what to send: each association sends its events itself, on its own
 thread, at moments when no request of the SCU can race them (:mod:`.transport.association`), so
@@ -32,11 +32,14 @@ from typing import TYPE_CHECKING
 from pydicom.dataset import Dataset
 
 from printserver.config import PrinterConfig
+from printserver.jobs.printer_status import PrinterStatusPair, current_status
 from printserver.jobs.store import JobStore, JobStoreError
 from printserver.scp import printer
 from printserver.scp.model import GRAYSCALE_META, PRINT_JOB, PRINTER, PRINTER_INSTANCE
 from printserver.scp.print_job import job_event, print_job_event
 from printserver.scp.transport.association import ENDED, EventOutcome, EventReport
+from printserver.vocabulary import (PRINT_JOB_EVENT_NAMES, PRINTER_EVENT_NAMES, ExecutionStatus,
+                                    ExecutionStatusInfo)
 
 if TYPE_CHECKING:  # pragma: no cover
     from printserver.scp.association import PrintAssociation
@@ -47,9 +50,8 @@ log = logging.getLogger(__name__)
 #: seconds between two looks at the job store and the printers' status
 POLL_INTERVAL = 0.3
 #: Execution Status values after which a job is no longer followed
-FINAL = frozenset({"DONE", "FAILURE"})
-_EVENT_NAMES = {PRINT_JOB: {1: "PENDING", 2: "PRINTING", 3: "DONE", 4: "FAILURE"},
-                PRINTER: {1: "NORMAL", 2: "WARNING", 3: "FAILURE"}}
+FINAL = frozenset({ExecutionStatus.DONE, ExecutionStatus.FAILURE})
+_EVENT_NAMES = {PRINT_JOB: PRINT_JOB_EVENT_NAMES, PRINTER: PRINTER_EVENT_NAMES}
 
 
 def event_report(class_uid: str, instance_uid: str, event_type: int,
@@ -87,7 +89,7 @@ class Subscription:
     calling_ae: str
     print_jobs: bool
     printer_context: str | None
-    printer_status: tuple[str, str]
+    printer_status: PrinterStatusPair
     jobs: dict[str, str] = field(default_factory=dict)
 
 
@@ -98,7 +100,8 @@ class EventNotifier:
     ----------
     store : JobStore
     spool_root : Path
-        The spool, part of a printer's status (:func:`printserver.scp.printer.spool_status`).
+        The spool, part of a printer's status
+        (:func:`printserver.jobs.printer_status.spool_status`).
     reserve_bytes : int
         Free spool space below which the printer reports WARNING / PRINT BUFF FULL.
     print_job_events : bool
@@ -145,9 +148,9 @@ class EventNotifier:
                 log.exception("events: poll failed")
 
     # -- associations (called from the association's thread) ----------------------------------
-    def status_of(self, ae_title: str) -> tuple[str, str]:
-        return printer.current_status(self.store, ae_title, self.spool_root, self.reserve_bytes,
-                                      self.max_queued_jobs)
+    def status_of(self, ae_title: str) -> PrinterStatusPair:
+        return current_status(self.store, ae_title, self.spool_root, self.reserve_bytes,
+                              self.max_queued_jobs)
 
     def subscribe(self, assoc: Association, state: PrintAssociation) -> None:
         """Start sending events to a newly established association."""
@@ -156,7 +159,8 @@ class EventNotifier:
         if not print_jobs and context is None:
             return
         sub = Subscription(assoc, state.printer, state.calling_ae, print_jobs, context,
-                           self.status_of(state.printer.ae_title) if context else ("", ""))
+                           self.status_of(state.printer.ae_title) if context
+                           else PrinterStatusPair("", ""))
         with self._lock:
             self._subscriptions[assoc] = sub
 
@@ -175,9 +179,9 @@ class EventNotifier:
             sub = self._subscriptions.get(assoc)
             if sub is None or not sub.print_jobs:
                 return
-            sub.jobs[job_uid] = "PENDING"
-        event_type, info = print_job_event("PENDING", "QUEUED", film_session_label,
-                                           sub.printer.name)
+            sub.jobs[job_uid] = ExecutionStatus.PENDING
+        event_type, info = print_job_event(ExecutionStatus.PENDING, ExecutionStatusInfo.QUEUED,
+                                           film_session_label, sub.printer.name)
         event = event_report(PRINT_JOB, job_uid, event_type, info, PRINT_JOB)
         self._outcome(sub.calling_ae, event, assoc.send_event(event))
 
@@ -186,7 +190,7 @@ class EventNotifier:
         """Look at the job store and the printers once; queue the events the changes call for."""
         with self._lock:
             subs = list(self._subscriptions.values())
-        statuses: dict[str, tuple[str, str]] = {}
+        statuses: dict[str, PrinterStatusPair] = {}
         for sub in subs:
             if not sub.assoc.is_alive():  # ended without its end handler having run
                 self.unsubscribe(sub.assoc)
@@ -199,7 +203,7 @@ class EventNotifier:
             if sub.print_jobs:
                 self._follow_jobs(sub)
 
-    def _follow_printer(self, sub: Subscription, status: tuple[str, str]) -> None:
+    def _follow_printer(self, sub: Subscription, status: PrinterStatusPair) -> None:
         if status == sub.printer_status:
             return
         sub.printer_status = status
@@ -221,9 +225,11 @@ class EventNotifier:
             status, _info = job.state.execution_status
             if status == last:
                 continue
-            if status == "DONE" and last == "PENDING":  # rendered and printed between two polls
-                event_type, info = print_job_event("PRINTING", "NORMAL", job.film_session_label,
-                                                   sub.printer.name)
+            if status is ExecutionStatus.DONE and last == ExecutionStatus.PENDING:
+                # rendered and printed between two polls: PRINTING first
+                event_type, info = print_job_event(ExecutionStatus.PRINTING,
+                                                   ExecutionStatusInfo.NORMAL,
+                                                   job.film_session_label, sub.printer.name)
                 self._post(sub, event_report(PRINT_JOB, uid, event_type, info, PRINT_JOB))
             event_type, info = job_event(job, sub.printer.name)
             self._post(sub, event_report(PRINT_JOB, uid, event_type, info, PRINT_JOB))

@@ -1,82 +1,57 @@
-"""Print jobs made at N-ACTION, and the Print Job SOP class N-GET (PS3.4 H.4.5).
+"""Print jobs made at N-ACTION, and the Print Job SOP class N-GET and events (PS3.4 H.4.5).
 
 :func:`print_films` freezes the film boxes into a job: every film session, film box, image box,
-annotation and presentation LUT attribute as received or defaulted goes into a JSON manifest, the
-pixels into one file per image box, both written durably to the spool, then the job row is
-committed to the job store, and only then does the SCU get its answer (with the Referenced Print
-Job Sequence (2100,0500) when the Print Job class was negotiated). The queued job is a copy: later
-N-SETs and the end of the association do not change it.
+annotation and presentation LUT attribute as received or defaulted goes into the job's manifest
+(:mod:`printserver.jobs.manifest` declares its form; this module only translates the session's
+objects into it), the pixels into one file per image box, both written durably to the spool, then
+the job row is committed to the job store (:class:`printserver.jobs.writer.JobWriter`), and only
+then does the SCU get its answer (with the Referenced Print Job Sequence (2100,0500) when the
+Print Job class was negotiated). The queued job is a copy: later N-SETs and the end of the
+association do not change it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
 
 from pydicom.dataset import Dataset
 
+from printserver.jobs.ids import new_job_id
+from printserver.jobs.manifest import (MANIFEST_FORMAT, AnnotationEntry, FilmEntry, ImageBoxEntry,
+                                       Manifest, PixelFile, PresentationLUTEntry)
 from printserver.jobs.model import Job, JobState
-from printserver.jobs.spool import Spool, StagedFile
+from printserver.jobs.printer_status import queue_full
+from printserver.jobs.spool import SpoolError, StagedFile
 from printserver.jobs.store import JobStore, JobStoreError
+from printserver.scp.association import PrintAssociation
 from printserver.scp.model import PRINT_JOB, FilmBox, ImageBox, PresentationLUTRecord
-from printserver.scp.printer import queue_full
 from printserver.scp.status import DimseError, Reply
-from printserver.vocabulary import Status
-
-if TYPE_CHECKING:  # pragma: no cover
-    from printserver.scp.association import PrintAssociation
+from printserver.vocabulary import (PRINT_JOB_EVENT_TYPES, ExecutionStatus, ExecutionStatusInfo,
+                                    Status)
 
 log = logging.getLogger(__name__)
 
-MANIFEST_FORMAT = 1
 
-
-@dataclass
-class JobWriter:
-    """Writes accepted print jobs: spool first, then the job store row (both durable)."""
-
-    spool: Spool
-    store: JobStore
-
-    def submit(self, job: Job, manifest: dict[str, Any],
-               files: dict[str, bytes | StagedFile]) -> Job:
-        sha = self.spool.write_job(job.spool_dir, manifest, files)
-        job = Job(**{**job.__dict__, "manifest_sha256": sha})
-        try:
-            self.store.add(job)
-        except BaseException:
-            self.spool.remove_job(job.spool_dir)
-            raise
-        return job
-
-
-def new_job_id(now: datetime) -> str:
-    """Sortable, unique job id: UTC time plus random hex (also the spool folder name)."""
-    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-
-
-def _plut(state: PrintAssociation, uid: str | None) -> dict[str, Any] | None:
+def _plut(state: PrintAssociation, uid: str | None) -> PresentationLUTEntry | None:
     record: PresentationLUTRecord | None = state.presentation_luts.get(uid) if uid else None
     return record.to_manifest() if record else None
 
 
 def _image_box(state: PrintAssociation, film: FilmBox, box: ImageBox, film_number: int,
-               files: dict[str, bytes | StagedFile]) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "uid": box.uid,
-        "sop_class_uid": box.sop_class_uid,
-        "index": box.index,
-        "position": box.position,
-        "attributes": dict(box.attributes),
-        "presentation_lut": _plut(state, box.attributes.get("ReferencedPresentationLUTSequence")
-                                  or film.attributes.get("ReferencedPresentationLUTSequence")),
-        "image": None,
-    }
+               files: dict[str, bytes | StagedFile]) -> ImageBoxEntry:
+    entry = ImageBoxEntry(
+        uid=box.uid,
+        sop_class_uid=box.sop_class_uid,
+        index=box.index,
+        position=box.position,
+        attributes=dict(box.attributes),
+        presentation_lut=_plut(state, box.attributes.get("ReferencedPresentationLUTSequence")
+                               or film.attributes.get("ReferencedPresentationLUTSequence")),
+        image=None,
+    )
     if box.image is not None:
         image = box.image
         name = f"film{film_number:03d}_box{box.position:03d}.raw"
@@ -85,27 +60,27 @@ def _image_box(state: PrintAssociation, film: FilmBox, box: ImageBox, film_numbe
             files[name], sha256 = staged, staged.sha256
         else:
             files[name], sha256 = image.pixel_data, hashlib.sha256(image.pixel_data).hexdigest()
-        entry["image"] = {
-            "file": name,
-            "rows": image.rows,
-            "columns": image.columns,
-            "bits_allocated": image.bits_allocated,
-            "bits_stored": image.bits_stored,
-            "high_bit": image.high_bit,
-            "pixel_representation": image.pixel_representation,
-            "photometric_interpretation": image.photometric_interpretation,
-            "samples_per_pixel": image.samples_per_pixel,
-            "pixel_aspect_ratio": image.pixel_aspect_ratio,
-            "byte_order": "little",
-            "nbytes": image.nbytes,
-            "sha256": sha256,
-        }
+        entry["image"] = PixelFile(
+            file=name,
+            rows=image.rows,
+            columns=image.columns,
+            bits_allocated=image.bits_allocated,
+            bits_stored=image.bits_stored,
+            high_bit=image.high_bit,
+            pixel_representation=image.pixel_representation,
+            photometric_interpretation=image.photometric_interpretation,
+            samples_per_pixel=image.samples_per_pixel,
+            pixel_aspect_ratio=image.pixel_aspect_ratio,
+            byte_order="little",
+            nbytes=image.nbytes,
+            sha256=sha256,
+        )
     return entry
 
 
 def build_manifest(state: PrintAssociation, films: Sequence[FilmBox], action: str, job_id: str,
                    print_job_uid: str, now: datetime
-                   ) -> tuple[dict[str, Any], dict[str, bytes | StagedFile]]:
+                   ) -> tuple[Manifest, dict[str, bytes | StagedFile]]:
     """The manifest and pixel files of a job made of ``films`` (a snapshot of the state).
 
     Raises OSError when an image could not be staged (e.g. disk full).
@@ -116,32 +91,32 @@ def build_manifest(state: PrintAssociation, films: Sequence[FilmBox], action: st
     film_entries = []
     for n, film in enumerate(films, start=1):
         boxes = sorted(film.image_boxes, key=lambda b: (b.position is None, b.position or b.index))
-        film_entries.append({
-            "film_box_uid": film.uid,
-            "attributes": dict(film.attributes),
-            "image_display_format": {"kind": film.display_format.kind,
-                                     "counts": list(film.display_format.counts),
-                                     "text": film.display_format.text},
-            "presentation_lut": _plut(state, film.attributes.get("ReferencedPresentationLUTSequence")),
-            "image_boxes": [_image_box(state, film, b, n, files) for b in boxes],
-            "annotation_boxes": [{"uid": a.uid, "index": a.index, "position": a.position,
-                                  "text": a.text} for a in film.annotation_boxes],
-        })
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        "job_id": job_id,
-        "print_job_uid": print_job_uid,
-        "action": action,
-        "created_at": now.isoformat(timespec="milliseconds"),
-        "calling_ae": state.calling_ae,
-        "called_ae": state.called_ae,
-        "printer": {"ae_title": state.printer.ae_title, "name": state.printer.name},
-        "copies": int(session.attributes.get("NumberOfCopies", 1)),
-        "collated": True,
-        "film_session": {"uid": session.uid, "attributes": dict(session.attributes)},
-        "presentation_luts": {uid: r.to_manifest() for uid, r in state.presentation_luts.items()},
-        "films": film_entries,
-    }
+        film_entries.append(FilmEntry(
+            film_box_uid=film.uid,
+            attributes=dict(film.attributes),
+            image_display_format={"kind": film.display_format.kind,
+                                  "counts": list(film.display_format.counts),
+                                  "text": film.display_format.text},
+            presentation_lut=_plut(state, film.attributes.get("ReferencedPresentationLUTSequence")),
+            image_boxes=[_image_box(state, film, b, n, files) for b in boxes],
+            annotation_boxes=[AnnotationEntry(uid=a.uid, index=a.index, position=a.position,
+                                              text=a.text) for a in film.annotation_boxes],
+        ))
+    manifest = Manifest(
+        format=MANIFEST_FORMAT,
+        job_id=job_id,
+        print_job_uid=print_job_uid,
+        action=action,
+        created_at=now.isoformat(timespec="milliseconds"),
+        calling_ae=state.calling_ae,
+        called_ae=state.called_ae,
+        printer={"ae_title": state.printer.ae_title, "name": state.printer.name},
+        copies=int(session.attributes.get("NumberOfCopies", 1)),
+        collated=True,
+        film_session={"uid": session.uid, "attributes": dict(session.attributes)},
+        presentation_luts={uid: r.to_manifest() for uid, r in state.presentation_luts.items()},
+        films=film_entries,
+    )
     return manifest, files
 
 
@@ -184,7 +159,7 @@ def print_films(state: PrintAssociation, films: Sequence[FilmBox], action: str) 
               updated_at=stamp, spool_dir=job_id, manifest_sha256="")
     try:
         job = state.jobs.submit(job, manifest, files)
-    except (OSError, JobStoreError) as exc:
+    except (OSError, SpoolError, JobStoreError) as exc:
         log.error("print job for %s could not be written: %s", state.calling_ae, exc)
         raise DimseError(Status.PROCESSING_FAILURE, f"print job not stored: {exc}"[:64]) from exc
     for film in films:
@@ -202,17 +177,13 @@ def print_films(state: PrintAssociation, films: Sequence[FilmBox], action: str) 
     return Reply(dataset=reply, instance_uid=uid)
 
 
-#: Event Type ID of the Print Job N-EVENT-REPORT for each Execution Status (PS3.4 Table H.4-14)
-PRINT_JOB_EVENT_TYPES = {"PENDING": 1, "PRINTING": 2, "DONE": 3, "FAILURE": 4}
-
-
-def print_job_event(execution_status: str, status_info: str, film_session_label: str,
-                    printer_name: str) -> tuple[int, Dataset]:
+def print_job_event(execution_status: ExecutionStatus, status_info: ExecutionStatusInfo,
+                    film_session_label: str, printer_name: str) -> tuple[int, Dataset]:
     """Event Type ID and Event Information of a Print Job N-EVENT-REPORT (PS3.4 H.4.5.1.1,
     Table H.4-14): Execution Status Info (2100,0030), Film Session Label (2000,0050) when the
     session had one, Printer Name (2110,0030)."""
     info = Dataset()
-    info.ExecutionStatusInfo = status_info
+    info.ExecutionStatusInfo = status_info.value
     if film_session_label:
         info.FilmSessionLabel = film_session_label
     info.PrinterName = printer_name
@@ -236,8 +207,8 @@ def get_print_job(store: JobStore, uid: str | None, requested: Sequence[int] | N
     status, info = job.state.execution_status
     created = datetime.fromisoformat(job.created_at)
     ds = Dataset()
-    ds.ExecutionStatus = status
-    ds.ExecutionStatusInfo = info
+    ds.ExecutionStatus = status.value
+    ds.ExecutionStatusInfo = info.value
     ds.PrintPriority = job.print_priority
     ds.CreationDate = f"{created:%Y%m%d}"
     ds.CreationTime = f"{created:%H%M%S}"

@@ -1,38 +1,36 @@
 """Printer (PS3.4 H.4.6) and Printer Configuration Retrieval (PS3.4 H.4.11) N-GET answers.
 
 Both answer from the :class:`~printserver.config.PrinterConfig` of the printer the called AE title
-selected; Printer Status / Printer Status Info from the printer's real state (:func:`current_status`:
-its output device and pause as the job store records them, and the spool). An empty Attribute
-Identifier List means all attributes; a requested attribute the SCP
-does not have gives warning 0107 (strict: 0105) with the others answered.
+selected; Printer Status / Printer Status Info from the printer's real state, computed by
+:func:`printserver.jobs.printer_status.current_status` (its output device and pause as the job
+store records them, the spool and the queue). An empty Attribute Identifier List means all
+attributes; a requested attribute the SCP does not have gives warning 0107 (strict: 0105) with
+the others answered.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Sequence
-from pathlib import Path
 
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
 from printserver import __version__
 from printserver.config import LimitsConfig, PrinterConfig
-from printserver.jobs.printer_status import printer_status
-from printserver.jobs.store import JobStore
+from printserver.jobs.printer_status import NORMAL, PrinterStatusPair
 from printserver.scp.model import (ANNOTATION_BOX, GRAYSCALE_META, PRESENTATION_LUT, PRINT_JOB,
                                    PRINTER_CONFIGURATION_INSTANCE, PRINTER_INSTANCE)
 from printserver.scp.status import DimseError, Reply
-from printserver.vocabulary import Status
+from printserver.vocabulary import PRINTER_EVENT_TYPES, PrinterStatus, Status
 
 
-def printer_dataset(printer: PrinterConfig, status: str = "NORMAL",
-                    status_info: str = "NORMAL") -> Dataset:
-    """All attributes of the Printer SOP instance (PS3.4 Table H.4-17)."""
+def printer_dataset(printer: PrinterConfig, status: tuple[str, str] = NORMAL) -> Dataset:
+    """All attributes of the Printer SOP instance (PS3.4 Table H.4-17); ``status`` is
+    (Printer Status, Printer Status Info)."""
+    status = PrinterStatusPair(*status)
     ds = Dataset()
-    ds.PrinterStatus = status
-    ds.PrinterStatusInfo = status_info
+    ds.PrinterStatus = str(status.status)
+    ds.PrinterStatusInfo = str(status.info)
     ds.PrinterName = printer.name
     ds.Manufacturer = printer.manufacturer
     ds.ManufacturerModelName = printer.model
@@ -45,54 +43,19 @@ def printer_dataset(printer: PrinterConfig, status: str = "NORMAL",
     return ds
 
 
-def spool_status(spool_root: Path, reserve_bytes: int) -> tuple[str, str]:
-    """The printer's real status from its spool (PS3.3 C.13.9.1 Printer Status Info terms).
-
-    FAILURE / PRINTER DOWN when the spool folder is not writable; WARNING / PRINT BUFF FULL when
-    less than ``reserve_bytes`` are free on its file system; else NORMAL / NORMAL.
-    """
-    if not os.access(spool_root, os.W_OK):
-        return "FAILURE", "PRINTER DOWN"
-    if shutil.disk_usage(spool_root).free < reserve_bytes:
-        return "WARNING", "PRINT BUFF FULL"
-    return "NORMAL", "NORMAL"
-
-
-def current_status(store: JobStore, ae_title: str, spool_root: Path,
-                   reserve_bytes: int, max_queued_jobs: int = 0) -> tuple[str, str]:
-    """(Printer Status, Printer Status Info) of a printer now (PS3.3 C.13.9.1).
-
-    The workers and the CLI run in other processes, so the output device's state and an operator's
-    pause are read from the job store (:func:`printserver.jobs.printer_status.printer_status`
-    says which wins); the spool's own state comes from :func:`spool_status`. A printer whose
-    queue holds ``max_queued_jobs`` jobs (when > 0) is WARNING / PRINT BUFF FULL: new prints are
-    refused until it drains (:func:`queue_full`).
-    """
-    spool = spool_status(spool_root, reserve_bytes)
-    if spool == ("NORMAL", "NORMAL") and queue_full(store, ae_title, max_queued_jobs):
-        spool = ("WARNING", "PRINT BUFF FULL")
-    return printer_status(store.printer_state(ae_title), spool)
-
-
-def queue_full(store: JobStore, ae_title: str, max_queued_jobs: int) -> bool:
-    """Whether the printer's queue holds ``max_queued_jobs`` unfinished jobs (0: never full)."""
-    return max_queued_jobs > 0 and store.queue_lengths().get(ae_title, 0) >= max_queued_jobs
-
-
-#: Event Type ID of the Printer N-EVENT-REPORT for each Printer Status (PS3.4 Table H.4-16)
-PRINTER_EVENT_TYPES = {"NORMAL": 1, "WARNING": 2, "FAILURE": 3}
-
-
-def printer_event(printer: PrinterConfig, status: tuple[str, str]) -> tuple[int, Dataset | None]:
+def printer_event(printer: PrinterConfig, status: tuple[str, str]
+                  ) -> tuple[int, Dataset | None]:
     """Event Type ID and Event Information of a Printer N-EVENT-REPORT (PS3.4 H.4.6.1.1,
     Table H.4-16) for ``status`` = (Printer Status, Printer Status Info): NORMAL carries no
-    information; WARNING and FAILURE carry Printer Status Info (2110,0020) and Printer Name."""
-    printer_status, status_info = status
-    event_type = PRINTER_EVENT_TYPES.get(printer_status, 3)
-    if event_type == 1:
+    information; WARNING and FAILURE carry Printer Status Info (2110,0020) and Printer Name. A
+    Printer Status this server does not know (a device's) is reported as FAILURE."""
+    status = PrinterStatusPair(*status)
+    event_type = PRINTER_EVENT_TYPES.get(status.status,  # type: ignore[call-overload]
+                                         PRINTER_EVENT_TYPES[PrinterStatus.FAILURE])
+    if event_type == PRINTER_EVENT_TYPES[PrinterStatus.NORMAL]:
         return event_type, None
     info = Dataset()
-    info.PrinterStatusInfo = status_info
+    info.PrinterStatusInfo = str(status.info)
     info.PrinterName = printer.name
     return event_type, info
 
@@ -114,14 +77,15 @@ def _select(full: Dataset, requested: Sequence[int] | None, strict: bool) -> Rep
 
 
 def get_printer(printer: PrinterConfig, uid: str | None, requested: Sequence[int] | None,
-                strict: bool, status: tuple[str, str] = ("NORMAL", "NORMAL")) -> Reply:
+                strict: bool, status: tuple[str, str] = NORMAL) -> Reply:
     """N-GET of the well-known Printer SOP instance (PS3.4 H.4.6.2.2); another UID → 0112.
 
-    ``status`` is (Printer Status, Printer Status Info), see :func:`spool_status`.
+    ``status`` is the printer's (Printer Status, Printer Status Info) now
+    (:func:`printserver.jobs.printer_status.current_status`).
     """
     if uid != PRINTER_INSTANCE:
         raise DimseError(Status.NO_SUCH_SOP_INSTANCE, f"the Printer instance is {PRINTER_INSTANCE}")
-    return _select(printer_dataset(printer, *status), requested, strict)
+    return _select(printer_dataset(printer, status), requested, strict)
 
 
 def configuration_dataset(printer: PrinterConfig, limits: LimitsConfig) -> Dataset:
@@ -194,5 +158,5 @@ def get_configuration(printer: PrinterConfig, limits: LimitsConfig, uid: str | N
     return _select(configuration_dataset(printer, limits), requested, strict)
 
 
-__all__ = ["configuration_dataset", "current_status", "get_configuration", "get_printer",
-           "printer_dataset", "printer_event"]
+__all__ = ["configuration_dataset", "get_configuration", "get_printer", "printer_dataset",
+           "printer_event"]

@@ -24,12 +24,12 @@ from printserver.config import Config, TLSConfig
 from printserver.errors import ConfigError
 from printserver.jobs.spool import Spool
 from printserver.jobs.store import JobStore, open_job_store
+from printserver.jobs.writer import JobWriter
 from printserver.scp.handlers import PrintHandlers
 from printserver.scp.model import (ANNOTATION_BOX, FILM_BOX, FILM_SESSION, GRAYSCALE_IMAGE_BOX,
                                    GRAYSCALE_META, PRESENTATION_LUT, PRINT_JOB, PRINTER,
                                    PRINTER_CONFIGURATION, VERIFICATION)
 from printserver.scp.notifier import EventNotifier
-from printserver.scp.print_job import JobWriter
 from printserver.scp.transport.association import Association, AssociationSettings
 from printserver.scp.transport.listener import Listener
 

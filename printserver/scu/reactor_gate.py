@@ -22,15 +22,23 @@ A second flaw: an N-EVENT-REPORT from the peer is answered in a thread of its ow
 setting ``_is_paused = False``. Landing while the reactor is parked, that write makes the next
 ``send_*`` or ``release()`` spin forever. :class:`GatedAssociation` therefore answers
 ``_is_paused`` from the gate itself (parked, or the reactor gone) and ignores the writes.
+
+These repairs lean on pynetdicom's internals, so :func:`check_pynetdicom` looks at the installed
+pynetdicom for each of them before anything relies on it (``printserver serve``, ``printserver
+print``, the ``dicom`` and ``pacs`` outputs): a release that changed one gives a clear error
+naming its version and what changed, rather than a print that hangs.
 """
 
 from __future__ import annotations
 
 import threading
 
-from pynetdicom import evt
+import pynetdicom
+from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.pdu import A_ASSOCIATE_RJ
+
+from printserver.errors import PrintserverError
 
 #: seconds ``clear()`` waits for the reactor to park (a handler of the peer's request, e.g. an
 #: N-EVENT-REPORT, may be running); after that pynetdicom's own behaviour applies
@@ -142,3 +150,109 @@ def associate(ae, host: str, port: int, ae_title: str, evt_handlers: list | None
                          evt_handlers=[*(evt_handlers or []), watch.handler()], **kwargs)
     return install_gate(assoc), watch
 
+
+
+class PynetdicomIncompatible(PrintserverError):
+    """The installed pynetdicom lacks an internal the reactor gate relies on."""
+
+
+#: Association methods that pause the reactor as the gate expects: ``_reactor_checkpoint.clear()``,
+#: spin on ``_is_paused``, ``_reactor_checkpoint.set()`` (those printserver's SCU calls)
+PAUSING_METHODS = ("release", "send_c_echo", "send_c_store", "send_n_action", "send_n_create",
+                   "send_n_delete", "send_n_get", "send_n_set")
+#: attributes of an A-ASSOCIATE-RJ that :meth:`RejectionWatch.describe` reads (PS3.8 Table 9-21)
+REJECTION_FIELDS = ("result", "source", "reason_diagnostic", "reason_str")
+#: an A-ASSOCIATE-RJ PDU (PS3.8 9.3.4): result 1 (permanent), source 1 (service-user), reason 7
+#: (called AE title not recognized)
+SAMPLE_REJECTION = bytes([0x03, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x01, 0x01, 0x07])
+
+
+def _names(function: object) -> frozenset[str]:
+    code = getattr(function, "__code__", None)
+    return frozenset(code.co_names) if code is not None else frozenset()
+
+
+def pynetdicom_problems(association_class: type = Association,
+                        rejection_class: type = A_ASSOCIATE_RJ) -> list[str]:
+    """What the reactor gate and the rejection watch need from pynetdicom and do not find.
+
+    Checked on a fresh, unstarted association of ``association_class`` and on the classes
+    themselves: the association is a thread; it has ``_reactor_checkpoint`` (an Event) and a plain
+    ``_is_paused`` flag set in ``__init__``; its reactor loop waits at the checkpoint and sets the
+    flag; the ``send_*`` methods printserver uses clear the checkpoint and spin on the flag; an
+    A-ASSOCIATE-RJ has result, source and reason; ``evt.EVT_PDU_RECV`` exists.
+
+    Parameters
+    ----------
+    association_class, rejection_class
+        The classes to check: pynetdicom's own by default (a test passes altered ones).
+
+    Returns
+    -------
+    list of str
+        One line per missing or changed internal; empty when everything is as expected.
+    """
+    problems = []
+    if not (isinstance(association_class, type)
+            and issubclass(association_class, threading.Thread)):
+        problems.append("Association is no longer a threading.Thread")
+        return problems
+    if any(isinstance(vars(c).get("_is_paused"), property) for c in association_class.__mro__
+           if c is not GatedAssociation):
+        problems.append("Association._is_paused became a property")
+    try:
+        assoc = association_class(AE(), "requestor")
+    except Exception as exc:  # any failure to build one is what the message must say
+        problems.append(f"Association(ae, 'requestor') failed: {type(exc).__name__}: {exc}")
+        return problems
+    checkpoint = assoc.__dict__.get("_reactor_checkpoint")
+    if checkpoint is None:
+        problems.append("Association() no longer sets _reactor_checkpoint")
+    elif not all(callable(getattr(checkpoint, m, None)) for m in ("wait", "set", "clear",
+                                                                  "is_set")):
+        problems.append("Association._reactor_checkpoint is no longer an Event "
+                        f"({type(checkpoint).__name__})")
+    if not isinstance(assoc.__dict__.get("_is_paused"), bool):
+        problems.append("Association() no longer sets the flag _is_paused")
+    reactor = getattr(association_class, "_run_reactor", None)
+    if reactor is None:
+        problems.append("Association._run_reactor is missing")
+    elif not {"_reactor_checkpoint", "wait", "_is_paused"} <= _names(reactor):
+        problems.append("Association._run_reactor no longer waits at _reactor_checkpoint and "
+                        "sets _is_paused")
+    for name in PAUSING_METHODS:
+        method = getattr(association_class, name, None)
+        if method is None:
+            problems.append(f"Association.{name} is missing")
+        elif not {"_reactor_checkpoint", "clear", "_is_paused"} <= _names(method):
+            problems.append(f"Association.{name} no longer pauses the reactor through "
+                            "_reactor_checkpoint and _is_paused")
+    try:  # rejected-permanent by the service-user, called AE title not recognized
+        rejection = rejection_class()
+        rejection.decode(SAMPLE_REJECTION)
+        missing = [f for f in REJECTION_FIELDS if getattr(rejection, f, None) in (None, "")]
+    except Exception as exc:  # any failure to decode one is what the message must say
+        problems.append(f"A_ASSOCIATE_RJ cannot decode a rejection: {type(exc).__name__}: {exc}")
+    else:
+        if missing:
+            problems.append(f"A_ASSOCIATE_RJ lacks {', '.join(missing)}")
+    if not hasattr(evt, "EVT_PDU_RECV"):
+        problems.append("evt.EVT_PDU_RECV is missing")
+    return problems
+
+
+def check_pynetdicom(association_class: type = Association,
+                     rejection_class: type = A_ASSOCIATE_RJ) -> None:
+    """Make sure the installed pynetdicom has what the reactor gate relies on.
+
+    Raises
+    ------
+    PynetdicomIncompatible
+        Naming pynetdicom's version and every internal that is missing or changed
+        (:func:`pynetdicom_problems`).
+    """
+    problems = pynetdicom_problems(association_class, rejection_class)
+    if problems:
+        raise PynetdicomIncompatible(
+            f"pynetdicom {pynetdicom.__version__} is not the one printserver's Print SCU was "
+            f"written for (pyproject.toml pins >=3.0.2,<3.1): " + "; ".join(problems))

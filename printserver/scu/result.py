@@ -14,18 +14,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pydicom.uid import UID
+from pynetdicom.sop_class import Printer, PrintJob
 
-from printserver.vocabulary import Status
+from printserver.vocabulary import PRINT_JOB_EVENT_NAMES, PRINTER_EVENT_NAMES, Status
 
 SUCCESS, WARNING, FAILURE, PENDING, NO_RESPONSE = (
     "success", "warning", "failure", "pending", "no response")
 
 #: Event Type ID → name, per SOP class: Print Job (PS3.4 H.4.5.1.1, Table H.4-14) and Printer
 #: (PS3.4 H.4.6.1.1, Table H.4-16)
-EVENT_NAMES = {
-    "1.2.840.10008.5.1.1.14": {1: "PENDING", 2: "PRINTING", 3: "DONE", 4: "FAILURE"},
-    "1.2.840.10008.5.1.1.16": {1: "NORMAL", 2: "WARNING", 3: "FAILURE"},
-}
+EVENT_NAMES = {str(PrintJob): PRINT_JOB_EVENT_NAMES, str(Printer): PRINTER_EVENT_NAMES}
 
 
 def sop_class_name(uid: str) -> str:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import AE, build_context, evt
+from pynetdicom import build_context, evt
 from pynetdicom.association import Association
 from pynetdicom.sop_class import (BasicAnnotationBox, BasicFilmBox, BasicFilmSession,
                                   BasicGrayscaleImageBox, BasicGrayscalePrintManagementMeta,
@@ -43,7 +43,9 @@ from pynetdicom.sop_class import (BasicAnnotationBox, BasicFilmBox, BasicFilmSes
 
 from printserver.errors import PrintserverError
 from printserver.scu.images import ImageSource, PrintImage
-from printserver.scu.reactor_gate import associate
+from printserver.scu.peer import AssociationError  # noqa: F401  (callers catch it from here)
+from printserver.scu.peer import Peer, connect
+from printserver.scu.reactor_gate import check_pynetdicom
 from printserver.scu.result import DimseResponse, EventReport, PrintResult
 
 log = logging.getLogger(__name__)
@@ -56,10 +58,6 @@ _META_MEMBERS = {str(BasicFilmSession), str(BasicFilmBox), str(BasicGrayscaleIma
 PRINTER_STATUS_TAGS = [Tag(0x21100010), Tag(0x21100020)]
 #: (2100,0500) Referenced Print Job Sequence of the N-ACTION reply (pitfall P3)
 _REFERENCED_PRINT_JOB = 0x21000500
-
-
-class AssociationError(PrintserverError):
-    """The printer could not be reached, rejected the association or a context the print needs."""
 
 
 class _Stop(Exception):
@@ -184,10 +182,19 @@ class PrintSCU:
         Ours.
     timeout : float
         Seconds for connecting, association negotiation and each response.
+    kind : str
+        What the printer is, for messages (e.g. "film printer"; :attr:`Peer.kind`).
+
+    Raises
+    ------
+    PynetdicomIncompatible
+        The installed pynetdicom lacks what :mod:`printserver.scu.reactor_gate` relies on.
     """
 
     def __init__(self, host: str, port: int, called_aet: str, calling_aet: str = "PRINTSCU",
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, kind: str = "") -> None:
+        check_pynetdicom()
+        self.peer = Peer(host, port, called_aet, calling_aet, timeout, kind)
         self.host, self.port = host, port
         self.called_aet, self.calling_aet = called_aet, calling_aet
         self.timeout = timeout
@@ -228,36 +235,18 @@ class PrintSCU:
         return 0x0000, None
 
     def _associate(self, want_plut: bool, want_annotation: bool) -> Association:
-        ae = AE(ae_title=self.calling_aet)
-        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = self.timeout
-        ae.connection_timeout = self.timeout
         contexts = [build_context(BasicGrayscalePrintManagementMeta, TRANSFER_SYNTAXES),
                     build_context(PrintJob, TRANSFER_SYNTAXES)]
+        required = {BasicGrayscalePrintManagementMeta: "Basic Grayscale Print Management Meta"}
         if want_plut:
             contexts.append(build_context(PresentationLUT, TRANSFER_SYNTAXES))
+            required[PresentationLUT] = "Presentation LUT (--plut)"
         if want_annotation:
             contexts.append(build_context(BasicAnnotationBox, TRANSFER_SYNTAXES))
+            required[BasicAnnotationBox] = "Basic Annotation Box (--annotation-format)"
         handlers = [(evt.EVT_DIMSE_RECV, self._on_dimse_recv),
                     (evt.EVT_N_EVENT_REPORT, self._on_event_report)]
-        where = f"{self.called_aet} at {self.host}:{self.port}"
-        assoc, watch = associate(ae, self.host, self.port, self.called_aet, handlers,
-                                 contexts=contexts)
-        if assoc.is_rejected or watch.rejection is not None:
-            reason = watch.describe() or "rejected"
-            raise AssociationError(f"{where} rejected the association ({reason})")
-        if not assoc.is_established:
-            raise AssociationError(f"cannot associate with {where}: no connection or the "
-                                   "printer aborted the negotiation")
-        accepted = {str(cx.abstract_syntax) for cx in assoc.accepted_contexts}
-        missing = [name for uid, name, wanted in (
-            (BasicGrayscalePrintManagementMeta, "Basic Grayscale Print Management Meta", True),
-            (PresentationLUT, "Presentation LUT (--plut)", want_plut),
-            (BasicAnnotationBox, "Basic Annotation Box (--annotation-format)", want_annotation),
-        ) if wanted and str(uid) not in accepted]
-        if missing:
-            assoc.release()
-            raise AssociationError(f"{where} does not support " + ", ".join(missing))
-        return assoc
+        return connect(self.peer, contexts, handlers, required)
 
     def _send(self, operation: str, class_uid: str, instance_uid: str | None,
               send: Callable[[int], tuple[Dataset | None, Dataset | None]],

@@ -1,0 +1,475 @@
+"""The services the CLI, the web and the JSON API call: one place per rule, no copy in a view.
+
+:class:`Services` is opened from a :class:`~printserver.config.Config` and holds the job store
+and the spool; it offers
+
+* ``jobs``: :class:`JobService`: list, show, cancel / retry / reprint, a film's files;
+* ``printers``: :class:`PrinterService`: the printer table with the status the Printer SOP
+  instance answers, one printer, pause / resume.
+
+Callers translate: ``printserver jobs …`` and ``printserver printers …`` format what the
+services return; the web maps :class:`UnknownJobError` and :class:`UnknownPrinterError` to 404,
+:class:`~printserver.jobs.store.JobStateError` to 409, :class:`FilmFileError` to 404.
+
+Usage::
+
+    with Services.open(config) as services:
+        for printer in services.printers.list():
+            print(printer.ae_title, printer.status, printer.queue_length)
+        services.jobs.cancel(job_id, actor="alice")
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from printserver.config import Config, PrinterConfig
+from printserver.errors import ParameterError, PrintserverError
+from printserver.jobs import lifecycle
+from printserver.jobs.lifecycle import UnknownJobError
+from printserver.jobs.manifest import Manifest, read_manifest
+from printserver.jobs.model import FilmRecord, Job, JobState
+from printserver.jobs.printer_status import PrinterStatusPair, current_status
+from printserver.jobs.spool import Spool, SpoolError
+from printserver.jobs.store import JobStore, open_job_store
+
+log = logging.getLogger(__name__)
+
+#: which file of a film :meth:`JobService.film_file` gives: a PDF or the PNG preview
+FilmFileKind = Literal["pdf", "preview"]
+
+
+class UnknownPrinterError(PrintserverError, LookupError):
+    """No printer has this AE title."""
+
+    def __init__(self, ae_title: str, configured: Iterable[str]) -> None:
+        self.ae_title = ae_title
+        super().__init__(f"no printer with AE title {ae_title!r} "
+                         f"(configured: {', '.join(configured)})")
+
+
+class FilmFileError(PrintserverError):
+    """A film's file cannot be given out (the web answers 404)."""
+
+
+class FilmFileMissing(FilmFileError, LookupError):
+    """The job has no such film or file, or it is gone (purged, removed)."""
+
+
+class FilmFileRefused(FilmFileError):
+    """The recorded path leads outside the folders printserver writes films to."""
+
+
+# -- printers -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PrinterView:
+    """One printer as the printer table shows it (``printers list --json``, ``GET /api/printers``).
+
+    Attributes
+    ----------
+    ae_title, name : str
+    output_kind : str
+        ``pdf``, ``cups``, ``dicom`` or ``pacs``.
+    output_queue : str
+        The CUPS queue (empty for other outputs).
+    status, status_info : str
+        Printer Status and Printer Status Info now, as the Printer SOP instance answers them
+        (:func:`printserver.jobs.printer_status.current_status`).
+    paused : bool
+    paused_at : str
+        When an operator paused it (ISO 8601 UTC; empty when not paused).
+    output_status, output_status_info : str
+        The output device's own state as last recorded by a worker or serve's probe.
+    message : str
+        What the device said (empty when NORMAL).
+    status_updated_at : str
+        When the output status was last recorded (empty: never).
+    queue_length : int
+        Unfinished jobs (QUEUED, RENDERING, PRINTING).
+    """
+
+    ae_title: str
+    name: str
+    output_kind: str
+    output_queue: str
+    status: str
+    status_info: str
+    paused: bool
+    paused_at: str
+    output_status: str
+    output_status_info: str
+    message: str
+    status_updated_at: str
+    queue_length: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dictionary (the keys of ``printers list --json``)."""
+        return asdict(self)
+
+
+class PrinterService:
+    """The configured printers: their table, status, pause and resume.
+
+    Parameters
+    ----------
+    config
+        The printers, the spool and the limits that take part in the status.
+    store
+        The job store (pause, output status, queue lengths).
+    """
+
+    def __init__(self, config: Config, store: JobStore) -> None:
+        self.config = config
+        self.store = store
+
+    def config_of(self, ae_title: str) -> PrinterConfig:
+        """The configuration of the printer ``ae_title`` (exactly that title: no default printer).
+
+        Raises
+        ------
+        UnknownPrinterError
+        """
+        title = ae_title.strip()
+        for printer in self.config.printers:
+            if printer.ae_title == title:
+                return printer
+        raise UnknownPrinterError(ae_title, (p.ae_title for p in self.config.printers))
+
+    def status(self, ae_title: str) -> PrinterStatusPair:
+        """(Printer Status, Printer Status Info) of a printer now, as Printer N-GET answers."""
+        limits = self.config.dicom.limits
+        return current_status(self.store, self.config_of(ae_title).ae_title,
+                              self.config.spool_dir, limits.max_spool_bytes_per_association,
+                              limits.max_queued_jobs)
+
+    def list(self) -> list[PrinterView]:
+        """Every configured printer, in the configuration's order."""
+        lengths = self.store.queue_lengths()
+        return [self._view(p, lengths) for p in self.config.printers]
+
+    def get(self, ae_title: str) -> PrinterView:
+        """One printer. Raises :class:`UnknownPrinterError`."""
+        return self._view(self.config_of(ae_title), self.store.queue_lengths())
+
+    def pause(self, ae_title: str, actor: str | None = None) -> PrinterView:
+        """Pause a printer: its queued jobs wait, it reports WARNING / PRINTER OFFLINE and keeps
+        accepting films. ``actor`` (who asked) is logged."""
+        return self._set_paused(ae_title, True, actor)
+
+    def resume(self, ae_title: str, actor: str | None = None) -> PrinterView:
+        """Resume a paused printer. ``actor`` (who asked) is logged."""
+        return self._set_paused(ae_title, False, actor)
+
+    def _set_paused(self, ae_title: str, paused: bool, actor: str | None) -> PrinterView:
+        printer = self.config_of(ae_title)
+        # the job store records the actor once its operator methods take one
+        self.store.set_paused(printer.ae_title, paused)
+        log.info("printer %s %s%s", printer.ae_title, "paused" if paused else "resumed",
+                 f" by {actor}" if actor else "")
+        return self.get(printer.ae_title)
+
+    def _view(self, printer: PrinterConfig, lengths: Mapping[str, int]) -> PrinterView:
+        state = self.store.printer_state(printer.ae_title)
+        status, info = self.status(printer.ae_title)
+        return PrinterView(
+            ae_title=printer.ae_title, name=printer.name, output_kind=printer.output.kind,
+            output_queue=printer.output.queue, status=str(status), status_info=str(info),
+            paused=state.paused, paused_at=state.paused_at, output_status=state.output_status,
+            output_status_info=state.output_status_info, message=state.message,
+            status_updated_at=state.updated_at, queue_length=lengths.get(printer.ae_title, 0))
+
+
+# -- jobs -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImageSummary:
+    """An image box that holds an image, as ``jobs show`` lists it."""
+
+    position: int
+    columns: int
+    rows: int
+    bits_stored: int
+    photometric_interpretation: str
+    file: str
+
+
+@dataclass(frozen=True)
+class FilmSummary:
+    """One film of a job's manifest (a film box as received), as ``jobs show`` lists it."""
+
+    number: int
+    image_display_format: str
+    film_size_id: str
+    film_orientation: str
+    image_boxes: int
+    images: tuple[ImageSummary, ...]
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    """One job with everything known about it (``jobs show``, ``GET /api/jobs/<id>``).
+
+    Attributes
+    ----------
+    job : Job
+        Its row: state, message, attempts, times.
+    films : tuple of FilmRecord
+        The finished films with their output files (empty unless the job was rendered).
+    manifest : Manifest or None
+        The job's manifest, None when it cannot be read (then ``manifest_error`` says why).
+    manifest_error : str
+    """
+
+    job: Job
+    films: tuple[FilmRecord, ...]
+    manifest: Manifest | None
+    manifest_error: str = ""
+    summaries: tuple[FilmSummary, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "summaries", _film_summaries(self.manifest))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``jobs show --json``: ``job`` (its row with ``films``), ``manifest`` (LUT
+        tables shortened to their length) and, when unreadable, ``manifest_error``."""
+        out: dict[str, Any] = {
+            "job": {**self.job.to_dict(), "films": [f.to_dict() for f in self.films]},
+            "manifest": _without_lut_data(self.manifest) if self.manifest is not None else None}
+        if self.manifest is None:
+            out["manifest_error"] = self.manifest_error
+        return out
+
+
+def _film_summaries(manifest: Manifest | None) -> tuple[FilmSummary, ...]:
+    if manifest is None:
+        return ()
+    films = []
+    for n, film in enumerate(manifest["films"], start=1):
+        a = film["attributes"]
+        images = tuple(ImageSummary(b["position"], im["columns"], im["rows"], im["bits_stored"],
+                                    im["photometric_interpretation"], im["file"])
+                       for b in film["image_boxes"] if (im := b["image"]))
+        films.append(FilmSummary(n, str(a.get("ImageDisplayFormat", "")),
+                                 str(a.get("FilmSizeID", "")), str(a.get("FilmOrientation", "")),
+                                 len(film["image_boxes"]), images))
+    return tuple(films)
+
+
+def _without_lut_data(manifest: Manifest) -> dict[str, Any]:
+    """The manifest for display: LUT tables summarised to their length."""
+    def strip(plut: Any) -> Any:
+        if plut and "data" in plut:
+            return {**plut, "data": f"<{len(plut['data'])} entries>"}
+        return plut
+    out: dict[str, Any] = dict(manifest)
+    out["presentation_luts"] = {k: strip(v) for k, v in manifest["presentation_luts"].items()}
+    out["films"] = [{**f, "presentation_lut": strip(f.get("presentation_lut")),
+                     "image_boxes": [{**b, "presentation_lut": strip(b.get("presentation_lut"))}
+                                     for b in f["image_boxes"]]} for f in manifest["films"]]
+    return out
+
+
+class JobService:
+    """Print jobs: reading them and the operator's actions on them.
+
+    Parameters
+    ----------
+    config
+        The data folder and printers (where film files may be).
+    store, spool
+        The job store and the spool holding the jobs' manifests and pixels.
+    """
+
+    def __init__(self, config: Config, store: JobStore, spool: Spool) -> None:
+        self.config = config
+        self.store = store
+        self.spool = spool
+
+    def list(self, states: Iterable[str] | None = None) -> list[Job]:
+        """Jobs, oldest first, optionally only those in ``states`` (names of :class:`JobState`,
+        any case).
+
+        Raises
+        ------
+        ParameterError
+            A state that is not one of QUEUED, RENDERING, PRINTING, DONE, FAILED, CANCELLED.
+        """
+        wanted = None
+        if states is not None:
+            wanted = []
+            for s in states:
+                try:
+                    wanted.append(JobState(str(s).strip().upper()))
+                except ValueError:
+                    raise ParameterError("state", f"{s!r} is not one of "
+                                         f"{', '.join(m.value for m in JobState)}") from None
+        return self.store.list(wanted)
+
+    def get(self, job_id: str) -> Job:
+        """One job's row. Raises :class:`UnknownJobError`."""
+        return lifecycle.known(self.store, job_id)
+
+    def as_dict(self, job: Job) -> dict[str, Any]:
+        """A job as ``jobs list --json`` shows it: its row and ``films`` with their files."""
+        return self.store.job_dict(job)
+
+    def show(self, job_id: str) -> JobDetail:
+        """One job with its films and manifest; a manifest that cannot be read (a FAILED job's
+        spool may be damaged, or purged) gives ``manifest_error`` instead.
+
+        Raises
+        ------
+        UnknownJobError
+        """
+        job = self.get(job_id)
+        films = tuple(self.store.films(job.job_id))
+        try:
+            return JobDetail(job, films, read_manifest(self.spool, job))
+        except (SpoolError, OSError, ValueError) as exc:
+            return JobDetail(job, films, None, f"manifest unreadable: {exc}")
+
+    def cancel(self, job_id: str, actor: str | None = None) -> Job:
+        """Cancel a job (:func:`printserver.jobs.lifecycle.cancel`): a waiting one at once, a
+        rendering or printing one at its worker's next step. Returns the job as recorded.
+
+        Raises
+        ------
+        UnknownJobError
+        JobStateError
+            The job is finished.
+        """
+        return lifecycle.cancel(self.store, job_id, actor=actor)
+
+    def retry(self, job_id: str, actor: str | None = None) -> Job:
+        """Put a FAILED or CANCELLED job back in the queue; returns it as recorded.
+
+        Raises
+        ------
+        UnknownJobError
+        JobStateError
+            The job is not FAILED or CANCELLED, or was purged.
+        """
+        return lifecycle.retry(self.store, job_id, actor=actor)
+
+    def reprint(self, job_id: str, actor: str | None = None) -> Job:
+        """Queue a new job with the same films; returns the new job (the original is unchanged).
+
+        Raises
+        ------
+        UnknownJobError
+        JobStateError
+            The job was purged or its spool is unreadable.
+        """
+        return lifecycle.reprint(self.store, self.spool, job_id, actor=actor)
+
+    def film_file(self, job_id: str, film: int, kind: FilmFileKind = "pdf",
+                  index: int = 0) -> Path:
+        """The file of a finished film, for download: its ``index``-th PDF (0-based; one per copy
+        or one for all, as the printer's file name template says) or its PNG preview.
+
+        Only files the job store recorded for the film are given, and only where printserver
+        writes films: under the data folder, or in a pdf printer's configured ``output.path``.
+        A recorded path that resolves elsewhere (``..``, an absolute path, a symbolic link out
+        of those folders) is refused.
+
+        Raises
+        ------
+        UnknownJobError
+        FilmFileMissing
+            No such film or file, or the file is gone (purged).
+        FilmFileRefused
+            The file lies outside those folders.
+        """
+        job = self.get(job_id)
+        record = next((f for f in self.store.films(job.job_id) if f.film == film), None)
+        if record is None:
+            raise FilmFileMissing(f"job {job_id} has no finished film {film}")
+        if kind == "preview":
+            names = (record.preview,) if record.preview else ()
+        elif kind == "pdf":
+            names = record.pdf_files
+        else:
+            raise ParameterError("kind", f"{kind!r} is not 'pdf' or 'preview'")
+        if not 0 <= index < len(names):
+            raise FilmFileMissing(f"job {job_id} film {film} has no {kind} file {index}")
+        path = Path(names[index])
+        if not path.is_absolute():
+            path = self.config.data_dir / path
+        try:
+            resolved = path.resolve(strict=True)
+        except (OSError, RuntimeError):  # missing, or a loop of links
+            raise FilmFileMissing(f"job {job_id} film {film}: {path.name} is gone"
+                                  + (" (purged)" if job.purged_at else "")) from None
+        if not resolved.is_file():
+            raise FilmFileMissing(f"job {job_id} film {film}: {path.name} is not a file")
+        if not any(resolved.is_relative_to(root) for root in self.film_roots()):
+            log.warning("job %s film %d: %s resolves to %s, outside the film folders: refused",
+                        job_id, film, path, resolved)
+            raise FilmFileRefused(f"job {job_id} film {film}: {path.name} is outside the "
+                                  "film folders")
+        return resolved
+
+    def film_roots(self) -> list[Path]:
+        """The folders films may be given out from: the data folder and every pdf printer's
+        ``output.path`` (resolved: links followed)."""
+        roots = [self.config.data_dir]
+        for printer in self.config.printers:
+            if printer.output.kind.strip().lower() == "pdf":
+                folder = Path(printer.output.path)
+                roots.append(folder if folder.is_absolute() else self.config.data_dir / folder)
+        return [Path(os.path.realpath(root)) for root in roots]
+
+
+# -- the services of one configuration ----------------------------------------------------------
+
+class Services:
+    """The services of one configuration, over one job store connection.
+
+    Parameters
+    ----------
+    config
+    store
+        The job store to use; by default the configuration's is opened (and closed by
+        :meth:`close`).
+
+    Attributes
+    ----------
+    jobs : JobService
+    printers : PrinterService
+    """
+
+    def __init__(self, config: Config, store: JobStore | None = None) -> None:
+        self.config = config
+        self._own_store = store is None
+        self.store = store if store is not None else open_job_store(config)
+        self.spool = Spool(config.spool_dir)
+        self.jobs = JobService(config, self.store, self.spool)
+        self.printers = PrinterService(config, self.store)
+
+    @classmethod
+    def open(cls, config: Config) -> Services:
+        """The services over the configuration's own job store."""
+        return cls(config)
+
+    def close(self) -> None:
+        """Close the job store (when these services opened it)."""
+        self.spool.close()
+        if self._own_store:
+            self.store.close()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["FilmFileError", "FilmFileKind", "FilmFileMissing", "FilmFileRefused", "FilmSummary",
+           "ImageSummary", "JobDetail", "JobService", "PrinterService", "PrinterView", "Services",
+           "UnknownJobError", "UnknownPrinterError"]
