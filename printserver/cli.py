@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "printserver.scp.cli",
     "printserver.jobs.cli",
     "printserver.jobs.printers_cli",
+    "printserver.jobs.db_cli",
     "printserver.scu.cli",
 )
 
@@ -56,6 +57,8 @@ def configure_logging(verbose: int, quiet: bool) -> None:
         logging.DEBUG if verbose >= 2 else (logging.ERROR if quiet else logging.WARNING))
     logging.getLogger("printserver.scp.transport").setLevel(
         logging.DEBUG if verbose >= 2 else level)
+    # Alembic (the job store's schema upgrade) tells every step; printserver.jobs.migrate sums up
+    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

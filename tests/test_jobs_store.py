@@ -1,18 +1,23 @@
-"""Job store and spool without a network: SQLite pragmas, round trips on SQLite and PostgreSQL,
-node leases, crash leftovers, checks."""
+"""Job store and spool without a network: the store's contract on SQLite and PostgreSQL (round
+trips, one error type, node leases, timeline, pages of the listing), its schema revisions and
+``printserver db``, crash leftovers of the spool, checks."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 
 import numpy as np
 import pytest
 
-from printserver.config import load_config
+from printserver.config import Config, load_config
 from printserver.jobs import Job, JobState, Spool, open_job_store
+from printserver.jobs.migrate import upgrade
+from printserver.jobs.model import FilmRecord
 from printserver.jobs.spool import SpoolError
-from printserver.jobs.store import ClaimLostError, DuplicateJobError
+from printserver.jobs.store import ClaimLostError, DuplicateJobError, JobStore, JobStoreError
+from store_helpers import open_upgraded
 
 
 def _job(job_id: str, created: str = "2026-01-01T00:00:00.000+00:00") -> Job:
@@ -28,11 +33,32 @@ def _manifest(job_id: str, px: np.ndarray, sha: str) -> dict:
     return {"job_id": job_id, "films": [{"image_boxes": [{"position": 1, "image": image}]}]}
 
 
-def test_sqlite_is_wal_with_full_sync(tmp_path):
-    with open_job_store(load_config(None, data_dir=tmp_path)) as store:
-        assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-        assert not store.shared
+def _url(backend: str, tmp_path, request) -> str:
+    """An empty database: an SQLite file not created yet, or a new PostgreSQL database."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    return request.getfixturevalue("postgres").new_database()
+
+
+def _film(job_id: str, film: int) -> FilmRecord:
+    return FilmRecord(job_id=job_id, film=film, copies=1, pdf_files=(f"/films/{job_id}-{film}.pdf",),
+                      preview=f"/films/{job_id}-{film}.png", width_mm=355.6, height_mm=431.8,
+                      dpi=320.0, render_seconds=0.5, warnings=("B604",) if film == 2 else ())
+
+
+def _done(store, job_id: str, records=()) -> Job:
+    """Drive a job QUEUED → RENDERING → DONE through the store's transitions."""
+    claimed = store.claim_next("w-test")
+    assert claimed is not None and claimed.job_id == job_id, claimed
+    return store.complete(job_id, "w-test", list(records), "printed")
+
+
+def test_sqlite_is_wal_with_full_sync(job_store):
+    if job_store.shared:
+        pytest.skip("SQLite only")
+    with job_store.db.read("pragmas") as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
 
 
 def test_round_trips_and_commits(job_store):
@@ -40,53 +66,62 @@ def test_round_trips_and_commits(job_store):
     store.add(_job("b", "2026-01-02T00:00:00.000+00:00"))
     store.add(_job("a"))
     assert [j.job_id for j in store.list()] == ["a", "b"]
-    done = store.set_state("a", JobState.DONE, "printed")
+    done = _done(store, "a")
     assert done.state is JobState.DONE and done.message == "printed"
     assert [j.job_id for j in store.list([JobState.QUEUED])] == ["b"]
+    assert [j.job_id for j in store.list(["QUEUED"])] == ["b"]
+    with pytest.raises(ValueError):
+        store.list(["NOSUCH"])
     assert store.list([]) == [] and [j.job_id for j in store.list(limit=1)] == ["a"]
     assert store.get_by_uid(store.get("b").print_job_uid).job_id == "b"
-    assert store.get("zzz") is None
-    with pytest.raises(KeyError):
-        store.set_state("zzz", JobState.DONE)
+    assert store.get("zzz") is None and store.get_by_uid("9.9") is None
     with pytest.raises(DuplicateJobError):
         store.add(_job("a"))
-    assert store.get("a").state is JobState.DONE  # the refused insert changed nothing
-    with type(store)(store.url if store.shared else store.path) as again:  # committed
+    with pytest.raises(DuplicateJobError):  # another id, the same Print Job SOP Instance UID
+        store.add(dataclasses.replace(_job("c"), print_job_uid=store.get("b").print_job_uid))
+    assert store.get("a").state is JobState.DONE  # the refused inserts changed nothing
+    assert store.get("c") is None and store.timeline("c") == []
+    with open_job_store(Config(database_url=store.url)) as again:  # committed
         assert len(again.list()) == 2
 
 
-def test_postgresql_url_opens_the_postgresql_store(postgres, tmp_path):
-    from printserver.jobs.postgres_store import PostgresJobStore
+def test_the_store_has_no_set_state():
+    """Tests put jobs in a state with tests/store_helpers.py, not through the public interface."""
+    assert not hasattr(JobStore, "set_state")
 
+
+def test_postgresql_url_opens_the_postgresql_store(postgres, tmp_path):
     url = postgres.new_database()
+    upgrade(Config(database_url=url))
     for scheme in ("postgresql://", "postgres://"):
         config = load_config(None, data_dir=tmp_path)
-        config = type(config)(**{**config.__dict__,
-                                 "database_url": url.replace("postgresql://", scheme)})
+        config = dataclasses.replace(config, database_url=url.replace("postgresql://", scheme))
         with open_job_store(config) as store:
-            assert isinstance(store, PostgresJobStore) and store.shared
+            assert store.shared and store.db.dialect == "postgresql"
             store.add(_job(scheme.rstrip(":/")))
-    with PostgresJobStore(url) as store:  # opening again creates nothing twice
+    assert not (tmp_path / "printserver.sqlite3").exists()
+    with open_job_store(Config(database_url=url)) as store:
         assert len(store.list()) == 2
 
 
 def test_node_leases_expire_and_their_jobs_are_requeued(job_store):
-    import time
-
     store = job_store
     for name in ("a", "b", "c"):
         store.add(_job(name))
     assert store.heartbeat("alive", 30) is False  # a new lease
     assert store.heartbeat("alive", 30) is True  # held without a break
-    assert store.heartbeat("dying", 0.5) is False
+    assert store.heartbeat("dying", 30) is False
     assert store.live_nodes() == ["alive", "dying"]
     assert store.claim_next("alive/w1.1").job_id == "a"
     assert store.claim_next("dying/w1.1").job_id == "b"
     assert store.claim_next("legacy-worker").job_id == "c"  # an id of no node: not live
     requeued = store.requeue_orphaned(max_attempts=3)
     assert [j.job_id for j in requeued] == ["c"]
-    time.sleep(0.7)
-    assert store.live_nodes() == ["alive"]  # the expired lease is gone
+    assert store.heartbeat("dying", 0.05) is True  # its last renewal, for a short time
+    deadline = time.monotonic() + 30
+    while store.live_nodes() != ["alive"]:  # the expired lease is removed
+        assert time.monotonic() < deadline, store.live_nodes()
+        time.sleep(0.02)
     (job,) = store.requeue_orphaned(max_attempts=3)
     assert job.job_id == "b" and job.state is JobState.QUEUED and "dying/w1.1" in job.message
     assert store.requeue_orphaned(max_attempts=3) == []  # a second node finds nothing left
@@ -170,17 +205,25 @@ def test_spool_and_lease_settings(tmp_path):
 def test_postgresql_store_reconnects_after_losing_its_connection(postgres):
     import psycopg
 
-    from printserver.jobs.postgres_store import PostgresJobStore
-    from printserver.jobs.store import JobStoreError
-
     url = postgres.new_database()
-    with PostgresJobStore(url) as store, psycopg.connect(url, autocommit=True) as admin:
+    with open_upgraded(url) as store, psycopg.connect(url, autocommit=True) as admin:
         store.add(_job("a"))
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE application_name = 'printserver'")
-        with pytest.raises(JobStoreError, match="reading job a"):
-            store.get("a")  # the call that finds the connection lost says so
-        assert store.get("a").job_id == "a"  # the next one reconnects
+        store.add(_job("b"))
+        killed = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE application_name = 'printserver'").fetchall()
+        assert killed and all(ok for (ok,) in killed)
+        assert store.get("a").job_id == "a"  # a dead pooled connection is replaced, unnoticed
+        assert store.claim_next("w1").job_id == "a"
+
+
+def test_an_unreachable_postgresql_server_is_a_job_store_error(tmp_path):
+    from scp_fixtures import free_port
+
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"
+    with pytest.raises(JobStoreError, match="127.0.0.1"):
+        upgrade(Config(database_url=url))
+    with pytest.raises(JobStoreError, match="127.0.0.1"):
+        open_job_store(Config(database_url=url))
 
 
 def test_deferred_staging_is_written_by_run_deferred_and_discards_wait_for_it(tmp_path):

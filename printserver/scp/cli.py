@@ -26,11 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from printserver.jobs.housekeeping import Housekeeper
+    from printserver.jobs.migrate import upgrade
     from printserver.jobs.pool import WorkerPool
     from printserver.scp.server import PrintServer
 
     config = load_config(args.config, data_dir=args.data_dir, dicom_port=args.dicom_port,
                          web_port=args.web_port)
+    upgrade(config)  # the job store's schema, before anything opens the store
     stop = threading.Event()
 
     def _stop(signum: int, _frame: object) -> None:
