@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (Column, Double, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint,
                         Table, Text)
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import REAL, TypeEngine
 
 metadata = MetaData()
 
@@ -24,6 +24,11 @@ metadata = MetaData()
 def sortable() -> TypeEngine:
     """Text compared and sorted byte by byte on both backends (``COLLATE "C"`` on PostgreSQL)."""
     return Text().with_variant(Text(collation="C"), "postgresql")
+
+
+def double() -> TypeEngine:
+    """A double-precision float (declared REAL on SQLite, as the first releases did)."""
+    return Double().with_variant(REAL(), "sqlite")
 
 
 def stamp(when: datetime) -> str:
@@ -81,10 +86,10 @@ films = Table(
     Column("copies", Integer, nullable=False),
     Column("pdf_files", Text, nullable=False),
     Column("preview", Text, nullable=False),
-    Column("width_mm", Double, nullable=False),
-    Column("height_mm", Double, nullable=False),
-    Column("dpi", Double, nullable=False),
-    Column("render_seconds", Double, nullable=False),
+    Column("width_mm", double(), nullable=False),
+    Column("height_mm", double(), nullable=False),
+    Column("dpi", double(), nullable=False),
+    Column("render_seconds", double(), nullable=False),
     Column("warnings", Text, nullable=False),
     PrimaryKeyConstraint("job_id", "film"),
 )

@@ -8,6 +8,8 @@
 * ``printers.paused_by``.
 * ``nodes``: the leases as ISO 8601 UTC text on both backends (PostgreSQL had ``TIMESTAMPTZ``;
   values converted), ``started_at`` on SQLite too. Leases are still timed by the database's clock.
+* SQLite: the primary keys of ``jobs``, ``printers`` and ``nodes`` NOT NULL, as declared on
+  PostgreSQL (the releases before revisions left them nullable there).
 
 Revision ID: 0002
 Revises: 0001
@@ -31,6 +33,8 @@ def upgrade() -> None:
     bind = op.get_bind()
     pg = bind.dialect.name == "postgresql"
     sortable = sa.Text(collation="C") if pg else sa.Text()
+    if not pg:
+        _sqlite_keys_not_null(bind)
 
     op.create_table(
         "job_events",
@@ -70,6 +74,17 @@ def upgrade() -> None:
     else:
         op.add_column("nodes", sa.Column("started_at", sa.Text(), nullable=False,
                                          server_default=""))
+
+
+def _sqlite_keys_not_null(bind: sa.engine.Connection) -> None:
+    """SQLite lets a TEXT PRIMARY KEY hold NULL unless it is declared NOT NULL, which the tables
+    of the releases before revisions were not: declare it (SQLite cannot alter a column: batch
+    mode copies the table)."""
+    for table, key in (("jobs", "job_id"), ("printers", "ae_title"), ("nodes", "node_id")):
+        (column,) = [c for c in sa.inspect(bind).get_columns(table) if c["name"] == key]
+        if column["nullable"]:
+            with op.batch_alter_table(table) as batch:
+                batch.alter_column(key, existing_type=sa.Text(), nullable=False)
 
 
 def downgrade() -> None:
