@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -14,10 +15,13 @@ import pytest
 from printserver.config import Config, load_config
 from printserver.jobs import Job, JobState, Spool, open_job_store
 from printserver.jobs.migrate import upgrade
-from printserver.jobs.model import FilmRecord
+from printserver.jobs.model import FilmRecord, JobFilter
 from printserver.jobs.spool import SpoolError
-from printserver.jobs.store import ClaimLostError, DuplicateJobError, JobStore, JobStoreError
+from printserver.jobs.store import (ClaimLostError, DuplicateJobError, JobStateError, JobStore,
+                                    JobStoreError)
 from store_helpers import open_upgraded
+
+UTC = timezone.utc
 
 
 def _job(job_id: str, created: str = "2026-01-01T00:00:00.000+00:00") -> Job:
@@ -53,12 +57,13 @@ def _done(store, job_id: str, records=()) -> Job:
     return store.complete(job_id, "w-test", list(records), "printed")
 
 
-def test_sqlite_is_wal_with_full_sync(job_store):
-    if job_store.shared:
-        pytest.skip("SQLite only")
-    with job_store.db.read("pragmas") as connection:
+def test_sqlite_is_wal_with_full_sync(tmp_path):
+    config = load_config(None, data_dir=tmp_path)
+    upgrade(config)
+    with open_job_store(config) as store, store.db.read("pragmas") as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert not store.shared and store.db.dialect == "sqlite"
 
 
 def test_round_trips_and_commits(job_store):
@@ -132,6 +137,224 @@ def test_node_leases_expire_and_their_jobs_are_requeued(job_store):
     store.leave("alive")
     assert store.live_nodes() == ["dying"]
 
+
+# --- one error type ---------------------------------------------------------------------------
+
+def test_every_call_on_a_corrupt_sqlite_file_is_a_job_store_error(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    store = open_upgraded(f"sqlite:///{path}")
+    store.add(_job("a"))
+    store.close()  # the next call opens new connections
+    assert not list(tmp_path.glob("db.sqlite3-*"))  # checkpointed
+    path.write_bytes(b"this is not an SQLite database\n" * 200)
+    calls = {"get": lambda: store.get("a"), "list": store.list, "page": store.page,
+             "queue_lengths": store.queue_lengths, "printer_state": lambda: store.printer_state("X"),
+             "timeline": lambda: store.timeline("a"), "films_of": lambda: store.films_of(["a"]),
+             "add": lambda: store.add(_job("b")), "claim_next": lambda: store.claim_next("w1"),
+             "set_paused": lambda: store.set_paused("X", True), "heartbeat": lambda: store.heartbeat(
+                 "n", 30)}
+    for name, call in calls.items():
+        with pytest.raises(JobStoreError, match="db.sqlite3: .*not a database") as caught:
+            call()
+        assert "sqlite3" not in type(caught.value).__module__, name
+    with pytest.raises(JobStoreError, match="not a database"):
+        open_job_store(Config(database_url=f"sqlite:///{path}"))
+    with pytest.raises(JobStoreError, match="not a database"):
+        upgrade(Config(database_url=f"sqlite:///{path}"))
+    store.close()
+
+
+def test_a_folder_in_place_of_the_sqlite_file_is_a_job_store_error(tmp_path):
+    (tmp_path / "printserver.sqlite3").mkdir()
+    with pytest.raises(JobStoreError, match="printserver.sqlite3"):
+        upgrade(Config(data_dir=tmp_path))
+    with pytest.raises(JobStoreError, match="printserver.sqlite3"):
+        open_job_store(Config(data_dir=tmp_path))
+
+
+# --- timeline ---------------------------------------------------------------------------------
+
+def test_every_transition_writes_its_timeline_row(job_store):
+    from printserver.jobs.model import JobEventKind as E
+
+    store, t0 = job_store, datetime.now(UTC)
+    store.add(_job("a"))
+    store.claim_next("w1")
+    store.postpone("a", "w1", t0 + timedelta(seconds=30), "printer down")
+    assert store.claim_next("w2", now=t0 + timedelta(seconds=60)).job_id == "a"
+    store.start_printing("a", "w2", ["cups-7", "cups-8"], [_film("a", 1)],
+                         t0 + timedelta(seconds=90), "sent to paper1")
+    assert store.claim_next("w3", now=t0 + timedelta(seconds=120)).job_id == "a"  # follow
+    store.keep_printing("a", "w3", t0, "still printing")  # repeats: no row
+    store.request_cancel("a", actor="alice")
+    assert store.claim_next("w4").job_id == "a"
+    store.cancelled("a", "w4", "cancelled on paper1")
+    store.retry("a", actor="bob")
+    store.claim_next("w5")
+    store.complete("a", "w5", [_film("a", 1)], "printed")
+    assert store.mark_purged("a", actor="retention") and not store.mark_purged("a")
+    events = store.timeline("a")
+    assert [(e.event, e.state, e.actor) for e in events] == [
+        (E.ACCEPTED, JobState.QUEUED, "CT"), (E.CLAIMED, JobState.RENDERING, "w1"),
+        (E.WAITING, JobState.QUEUED, "w1"), (E.CLAIMED, JobState.RENDERING, "w2"),
+        (E.PRINTING, JobState.PRINTING, "w2"), (E.CANCEL_REQUESTED, JobState.PRINTING, "alice"),
+        (E.CANCELLED, JobState.CANCELLED, "w4"), (E.RETRIED, JobState.QUEUED, "bob"),
+        (E.CLAIMED, JobState.RENDERING, "w5"), (E.DONE, JobState.DONE, "w5"),
+        (E.PURGED, JobState.DONE, "retention")]
+    assert events[2].message == "printer down" and "cups-7 cups-8" in events[4].message
+    assert events[3].message == "attempt 2" and events[9].message == "printed"
+    assert [e.at for e in events] == sorted(e.at for e in events)
+    assert all(e.job_id == "a" for e in events)
+    assert events[5].to_dict() == {"job_id": "a", "at": events[5].at, "event": "cancel requested",
+                                   "state": "PRINTING", "actor": "alice", "message": ""}
+
+    store.add(_job("b"))  # cancelled while waiting; then a worker dies on it twice
+    assert store.request_cancel("b", actor="carol").state is JobState.CANCELLED
+    store.retry("b")
+    for _ in range(2):
+        store.claim_next("w-dead")
+        store.requeue_stale(["w-dead"], max_attempts=2)
+    assert [(e.event, e.state, e.actor) for e in store.timeline("b")] == [
+        (E.ACCEPTED, JobState.QUEUED, "CT"), (E.CANCELLED, JobState.CANCELLED, "carol"),
+        (E.RETRIED, JobState.QUEUED, ""), (E.CLAIMED, JobState.RENDERING, "w-dead"),
+        (E.REQUEUED, JobState.QUEUED, ""), (E.CLAIMED, JobState.RENDERING, "w-dead"),
+        (E.FAILED, JobState.FAILED, "")]
+    assert "gave up after 2 attempts" in store.timeline("b")[-1].message
+    assert store.timeline("nosuch") == []
+
+
+def test_refused_transitions_write_no_timeline_row(job_store):
+    store = job_store
+    store.add(_job("a"))
+    with pytest.raises(JobStateError):
+        store.retry("a", actor="bob")
+    store.claim_next("w1")
+    with pytest.raises(ClaimLostError):
+        store.complete("a", "w-other", [])
+    with pytest.raises(KeyError):
+        store.request_cancel("nosuch")
+    assert [e.event.value for e in store.timeline("a")] == ["accepted", "claimed"]
+
+
+# --- listing: pages, filters, films -----------------------------------------------------------
+
+def _listing(store) -> list[str]:
+    """Jobs for the listing tests; returns their ids newest first (created_at, then job_id)."""
+    rows = [  # job id, created (minute), printer, calling AE, label
+        ("j1", 0, "PRINTSCP", "CT", "Chest PA"), ("j2", 1, "PAPER", "MR1", "50% contrast"),
+        ("j3", 2, "PRINTSCP", "MR1", "500 contrast"), ("j4", 2, "PAPER", "CT", "knee_left"),
+        ("j5", 2, "PRINTSCP", "CT", "kneeXleft"), ("j6", 3, "PRINTSCP", "US", "Abdomen"),
+        ("j7", 4, "PAPER", "US", "chest lat")]
+    for job_id, minute, printer, calling, label in rows:
+        created = f"2026-01-01T00:{minute:02d}:00.000+00:00"
+        store.add(dataclasses.replace(_job(job_id, created), printer=printer, called_ae=printer,
+                                      calling_ae=calling, film_session_label=label))
+    return ["j7", "j6", "j5", "j4", "j3", "j2", "j1"]
+
+
+def _walk(store, where=None, limit=2) -> list[str]:
+    seen, cursor = [], None
+    while True:
+        page = store.page(where, limit=limit, cursor=cursor)
+        assert len(page.jobs) <= limit
+        seen += [j.job_id for j in page.jobs]
+        if page.next_cursor is None:
+            return seen
+        cursor = page.next_cursor
+
+
+def test_pages_are_newest_first_and_continue_across_equal_times(job_store):
+    store = job_store
+    newest_first = _listing(store)
+    assert [j.job_id for j in store.page().jobs] == newest_first
+    for limit in (1, 2, 3, 7, 50):
+        assert _walk(store, limit=limit) == newest_first
+    first = store.page(limit=3)
+    assert [j.job_id for j in first.jobs] == ["j7", "j6", "j5"] and first.next_cursor
+    store.add(_job("j9", "2026-01-01T00:09:00.000+00:00"))  # a new job while paging
+    store.add(_job("j0", "2026-01-01T00:02:00.000+00:00"))  # at the time of j3..j5
+    second = store.page(limit=3, cursor=first.next_cursor)
+    assert [j.job_id for j in second.jobs] == ["j4", "j3", "j0"]  # the keyset goes on
+    assert store.page(limit=7).next_cursor is not None and store.page(limit=9).next_cursor is None
+
+
+def test_page_filters(job_store):
+    store = job_store
+    _listing(store)
+    store.claim_next("w1")  # j1 (oldest) RENDERING
+    store.fail("j1", "w1", "broken")
+    since = datetime(2026, 1, 1, 0, 2, tzinfo=UTC)
+
+    def ids(**where) -> list[str]:
+        return _walk(store, JobFilter(**where))
+
+    assert ids(states=(JobState.FAILED,)) == ["j1"]
+    assert ids(states=(JobState.FAILED, JobState.QUEUED)) == ["j7", "j6", "j5", "j4", "j3", "j2",
+                                                              "j1"]
+    assert ids(states=("QUEUED",)) == ["j7", "j6", "j5", "j4", "j3", "j2"]
+    assert ids(printer="PAPER") == ["j7", "j4", "j2"]
+    assert ids(calling_ae="CT") == ["j5", "j4", "j1"]
+    assert ids(since=since) == ["j7", "j6", "j5", "j4", "j3"]
+    assert ids(until=since) == ["j2", "j1"]
+    assert ids(since=since, until=since + timedelta(minutes=2)) == ["j6", "j5", "j4", "j3"]
+    assert ids(text="CHEST") == ["j7", "j1"]  # case-insensitive
+    assert ids(text="50%") == ["j2"]  # LIKE wildcards match only themselves
+    assert ids(text="knee_") == ["j4"]
+    assert ids(text="J6") == ["j6"]  # the job id too
+    assert ids(printer="PAPER", calling_ae="CT", states=(JobState.QUEUED,)) == ["j4"]
+    assert ids(printer="NOSUCH") == []
+    with pytest.raises(ValueError, match="timezone"):
+        JobFilter(since=datetime(2026, 1, 1))
+    with pytest.raises(ValueError):
+        JobFilter(states=("NOSUCH",))
+
+
+def test_a_malformed_cursor_or_limit_is_a_value_error(job_store):
+    import base64
+
+    store = job_store
+    _listing(store)
+    for bad in ("!!!", "abc", base64.urlsafe_b64encode(b"not json").decode(),
+                base64.urlsafe_b64encode(b'{"a": 1}').decode(),
+                base64.urlsafe_b64encode(b'["only one"]').decode(),
+                base64.urlsafe_b64encode(b'[1, 2]').decode(), ""):
+        with pytest.raises(ValueError, match="cursor"):
+            store.page(cursor=bad)
+    for limit in (0, -1, 1001):
+        with pytest.raises(ValueError, match="limit"):
+            store.page(limit=limit)
+
+
+def test_a_page_brings_its_films_in_one_query(job_store):
+    from sqlalchemy import event
+
+    store = job_store
+    _listing(store)
+    for job_id, count in (("j1", 2), ("j2", 1)):
+        assert store.claim_next("w1").job_id == job_id
+        store.complete(job_id, "w1", [_film(job_id, n) for n in range(1, count + 1)])
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(store.db.engine, "before_cursor_execute", seen)
+    try:
+        page = store.page(limit=7)
+    finally:
+        event.remove(store.db.engine, "before_cursor_execute", seen)
+    assert len(statements) == 2, statements  # the jobs, then the films of all of them
+    assert "films" in statements[1] and "jobs" in statements[0]
+    assert set(page.films) == {j.job_id for j in page.jobs}
+    assert page.films["j1"] == [_film("j1", 1), _film("j1", 2)]
+    assert page.films["j2"] == [_film("j2", 1)] and page.films["j7"] == []
+    assert page.films["j1"][1].warnings == ("B604",)
+    assert store.films_of(["j2", "nosuch", "j2"]) == {"j2": [_film("j2", 1)], "nosuch": []}
+    assert store.films_of([]) == {}
+
+
+# --- spool -----------------------------------------------------------------------------------
 
 def test_spool_write_load_and_tamper_detection(tmp_path):
     import hashlib
