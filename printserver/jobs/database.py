@@ -7,13 +7,19 @@ sits in two small classes of hooks here:
 * **SQLite** (one file, one ``serve``): WAL journal and ``synchronous=FULL`` (a committed job
   survives power loss), a busy timeout of 30 s; a write transaction starts with ``BEGIN
   IMMEDIATE`` (it takes the write lock at once, so writers queue instead of failing on a lock
-  upgrade), a read with a plain ``BEGIN``. SQLAlchemy's recipe for the ``sqlite3`` driver is used:
-  the driver's own transaction handling is switched off and the ``begin`` event emits the BEGIN.
+  upgrade).
 * **PostgreSQL** (several nodes, ``postgresql+psycopg``): ``READ COMMITTED`` write transactions;
   claims take their row with ``FOR UPDATE SKIP LOCKED``, so that two workers never take the same
   job nor wait for each other; leases are timed by the server's clock; the schema upgrade holds
   an advisory lock; a connection the server dropped is noticed when taken from the pool and
   replaced (``pool_pre_ping``).
+
+Transactions are explicit on both, after SQLAlchemy's recipe for the ``sqlite3`` driver
+("Serializable isolation / Savepoints / Transactional DDL"): the drivers run in autocommit and the
+``begin`` event emits the BEGIN a piece of work needs (:meth:`_SQLite.begin`,
+:meth:`_PostgreSQL.begin`): a write, a read of several statements that must see one snapshot, or
+none for a read of one statement (no BEGIN / ROLLBACK round trips on the SCP's hot path). DDL is
+transactional too (a schema upgrade is all or nothing).
 
 Every failure of the database, reads included, leaves as a
 :class:`~printserver.jobs.errors.JobStoreError` that names the database and the work.
@@ -21,7 +27,6 @@ Every failure of the database, reads included, leaves as a
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -38,9 +43,7 @@ from printserver.config import Config
 from printserver.errors import ConfigError
 from printserver.jobs.errors import JobStoreError
 
-log = logging.getLogger(__name__)
-
-#: execution option: the statement that begins the connection's transaction (SQLite)
+#: execution option: the statement that begins the connection's transaction (None: no BEGIN)
 _BEGIN = "printserver_begin"
 
 
@@ -71,22 +74,13 @@ class _SQLite:
             finally:
                 cursor.close()
 
-        @event.listens_for(engine, "begin")
-        def _begin(connection: Connection) -> None:
-            # straight to the driver, not through SQLAlchemy's execution (its errors are the
-            # driver's; Database maps them as the others). No BEGIN: a read of one statement,
-            # which SQLite runs as a transaction of its own
-            begin = connection.get_execution_options().get(_BEGIN)
-            if begin:
-                connection.connection.driver_connection.execute(begin)
-
         return engine
 
     @staticmethod
-    def options(write: bool, snapshot: bool) -> dict[str, Any]:
-        """Execution options of a transaction: a write takes the write lock at once; a read of
-        several statements sees one snapshot; a read of one needs no BEGIN."""
-        return {_BEGIN: "BEGIN IMMEDIATE" if write else "BEGIN" if snapshot else None}
+    def begin(write: bool, snapshot: bool) -> str | None:
+        """A write takes the write lock at once; a read of several statements sees one snapshot;
+        a read of one statement is a transaction by itself."""
+        return "BEGIN IMMEDIATE" if write else "BEGIN" if snapshot else None
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -134,14 +128,16 @@ class _PostgreSQL:
             raise ConfigError(
                 f"database_url names a PostgreSQL database but the PostgreSQL driver (psycopg) is "
                 f"not installed: pip install 'printserver[postgresql]' ({exc})") from None
-        return create_engine(self.url, pool_pre_ping=True, connect_args={
-            "connect_timeout": self.connect_timeout, "application_name": "printserver"})
+        return create_engine(self.url, isolation_level="AUTOCOMMIT", pool_pre_ping=True,
+                             connect_args={"connect_timeout": self.connect_timeout,
+                                           "application_name": "printserver"})
 
     @staticmethod
-    def options(write: bool, snapshot: bool) -> dict[str, Any]:
-        """Execution options of a transaction: reads in autocommit (one statement sees one
-        snapshot, no BEGIN / ROLLBACK round trips) unless they need one snapshot for several."""
-        return {} if write or snapshot else {"isolation_level": "AUTOCOMMIT"}
+    def begin(write: bool, snapshot: bool) -> str | None:
+        """A write in READ COMMITTED (the claims lock their rows); a read of several statements
+        in one snapshot; a read of one statement is a transaction by itself."""
+        return ("BEGIN" if write else
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if snapshot else None)
 
     @staticmethod
     def exists() -> bool:
@@ -171,6 +167,13 @@ class _PostgreSQL:
         connection.execute(select(func.pg_advisory_xact_lock(self.schema_lock_key)))
 
 
+def _begin(connection: Connection) -> None:
+    """The ``begin`` event: emit the BEGIN the connection's work asked for (see the module)."""
+    begin = connection.get_execution_options().get(_BEGIN)
+    if begin:
+        connection.exec_driver_sql(begin)
+
+
 def _redacted(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
@@ -196,10 +199,10 @@ class Database:
         self.backend = backend
         self.shared = backend.shared
         self.engine = backend.engine()
-        self._read_options = {snapshot: backend.options(False, snapshot) for snapshot in (False, True)}
-        self._write_options = backend.options(True, False)
-        #: what a failure of the driver itself is (raised outside SQLAlchemy's wrapping)
-        self._driver_errors = (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error)
+        event.listen(self.engine, "begin", _begin)
+        self._read_options = {snapshot: {_BEGIN: backend.begin(False, snapshot)}
+                              for snapshot in (False, True)}
+        self._write_options = {_BEGIN: backend.begin(True, False)}
 
     @classmethod
     def for_config(cls, config: Config) -> Database:
@@ -234,7 +237,7 @@ class Database:
             with self.engine.connect() as connection:
                 connection.execution_options(**self._read_options[snapshot])
                 yield connection
-        except self._driver_errors as exc:
+        except SQLAlchemyError as exc:
             raise JobStoreError(self._message(work, exc)) from exc
 
     @contextmanager
@@ -250,7 +253,7 @@ class Database:
                     yield connection
         except IntegrityError as exc:
             raise integrity(self._message(work, exc)) from exc
-        except self._driver_errors as exc:
+        except SQLAlchemyError as exc:
             raise JobStoreError(self._message(work, exc)) from exc
 
     def _message(self, work: str, exc: Exception) -> str:

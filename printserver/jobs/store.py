@@ -30,7 +30,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, case, delete, func, or_, select, tuple_, update
+from sqlalchemy import (Connection, Row, Select, Update, and_, bindparam, case, delete, func, or_,
+                        select, tuple_, update)
 
 from printserver.config import Config
 from printserver.jobs import migrate
@@ -84,6 +85,15 @@ _PICK_PRINTING = (select(jobs.c.job_id).where(_DUE_PRINTING)
                   .order_by(jobs.c.retry_at, jobs.c.job_id).limit(1))
 _PICK_QUEUED = (select(jobs.c.job_id).where(_CLAIMABLE_QUEUED)
                 .order_by(_PRIORITY, jobs.c.created_at, jobs.c.job_id).limit(1))
+
+
+def _take(pick: Select, values: dict[str, Any]) -> Update:
+    """UPDATE the job ``pick`` selects to claimed by ``:worker`` at ``:claimed``, plus ``values``;
+    RETURNING the job."""
+    return (update(jobs).where(jobs.c.job_id == pick.correlate(None).scalar_subquery())
+            .values(claimed_by=bindparam("worker"), claimed_at=bindparam("claimed"),
+                    updated_at=bindparam("claimed"), **values)
+            .returning(*jobs.c))
 
 
 def node_id() -> str:
@@ -180,8 +190,10 @@ class JobStore:
         self.db = database
         #: several nodes may share this store (False: one serve at a time, e.g. an SQLite file)
         self.shared = database.shared
-        self._pick_printing = database.claim(_PICK_PRINTING)
-        self._pick_queued = database.claim(_PICK_QUEUED)
+        # a claim is one UPDATE of the row its subquery picks (and, on PostgreSQL, locks)
+        self._take_printing = _take(database.claim(_PICK_PRINTING), {})
+        self._take_queued = _take(database.claim(_PICK_QUEUED), {
+            "state": _RENDERING.value, "attempts": jobs.c.attempts + 1, "retry_at": ""})
         self._locked_state = database.lock(_JOB_STATE)
 
     @property
@@ -309,22 +321,16 @@ class JobStore:
             if connection.execute(_ANY_CLAIMABLE, {"at": at}).first() is None:
                 return None
         with self.db.write("claiming a job") as connection:
-            claimed = _now()
-            job_id = connection.execute(self._pick_printing, {"at": at}).scalar()
-            if job_id is not None:  # follow a delivery: no new attempt
-                return self._update(connection, job_id, {
-                    "claimed_by": worker_id, "claimed_at": claimed, "updated_at": claimed},
-                    jobs.c.state == _PRINTING.value, jobs.c.claimed_by == "")
-            job_id = connection.execute(self._pick_queued, {"at": at}).scalar()
-            if job_id is None:
+            claim = {"at": at, "worker": worker_id, "claimed": _now()}
+            row = connection.execute(self._take_printing, claim).first()
+            if row is not None:  # follow a delivery: no new attempt, no timeline row
+                return _job(row)
+            row = connection.execute(self._take_queued, claim).first()
+            if row is None:
                 return None
-            job = self._update(connection, job_id, {
-                "state": _RENDERING.value, "attempts": jobs.c.attempts + 1,
-                "claimed_by": worker_id, "claimed_at": claimed, "updated_at": claimed,
-                "retry_at": ""}, jobs.c.state == _QUEUED.value)
-            if job is not None:
-                self._record(connection, job_id, claimed, JobEventKind.CLAIMED, job.state,
-                             worker_id, f"attempt {job.attempts}")
+            job = _job(row)
+            self._record(connection, job.job_id, claim["claimed"], JobEventKind.CLAIMED,
+                         job.state, worker_id, f"attempt {job.attempts}")
             return job
 
     def start_printing(self, job_id: str, worker_id: str, references: Sequence[str],
