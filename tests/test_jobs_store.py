@@ -138,6 +138,20 @@ def test_node_leases_expire_and_their_jobs_are_requeued(job_store):
     assert store.live_nodes() == ["dying"]
 
 
+def test_a_pause_records_who_paused_and_resume_clears_it(job_store):
+    store = job_store
+    paused = store.set_paused("PAPER", True, actor="alice")
+    assert paused.paused and paused.paused_by == "alice" and paused.paused_at
+    assert store.printer_state("PAPER") == paused
+    assert store.set_paused("PAPER", True).paused_by == ""  # not told who
+    resumed = store.set_paused("PAPER", False, actor="bob")
+    assert (resumed.paused, resumed.paused_at, resumed.paused_by) == (False, "", "")
+    status = store.set_output_status("PAPER", "FAILURE", "PRINTER DOWN", "x" * 600)
+    assert status.message == "x" * 500 and not status.paused
+    assert store.set_output_status("PAPER", "FAILURE", "PRINTER DOWN", "x" * 600) == status
+    assert [p.ae_title for p in store.printer_states()] == ["PAPER"]
+
+
 # --- one error type ---------------------------------------------------------------------------
 
 def test_every_call_on_a_corrupt_sqlite_file_is_a_job_store_error(tmp_path):
