@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "printserver.serve",
     "printserver.jobs.cli",
     "printserver.jobs.printers_cli",
+    "printserver.jobs.db_cli",
     "printserver.scu.cli",
 )
 

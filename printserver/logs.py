@@ -30,3 +30,5 @@ def configure_logging(verbose: int, quiet: bool) -> None:
         logging.DEBUG if verbose >= 2 else (logging.ERROR if quiet else logging.WARNING))
     logging.getLogger("printserver.scp.transport").setLevel(
         logging.DEBUG if verbose >= 2 else level)
+    # Alembic (the job store's schema upgrade) tells every step; printserver.jobs.migrate sums up
+    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)

@@ -26,6 +26,7 @@ import threading
 from printserver.config import Config, load_config
 from printserver.errors import PrintserverError
 from printserver.jobs.housekeeping import Housekeeper
+from printserver.jobs.migrate import upgrade
 from printserver.jobs.pool import WorkerPool
 from printserver.scp.server import PrintServer
 from printserver.scu.reactor_gate import check_pynetdicom
@@ -62,8 +63,7 @@ class ServeNode:
             The DICOM port cannot be bound, the configuration cannot be served (e.g. TLS
             files), or the installed pynetdicom is not the one the outputs were written for.
         """
-        # -- the job store's schema: created or migrated here (``printserver db upgrade``),
-        #    before anything below opens the job store --------------------------------------------
+        upgrade(self.config)  # the job store's schema (printserver db upgrade), before any open
         check_pynetdicom()  # the dicom and pacs outputs' SCU, before any worker needs it
         self.server = PrintServer(self.config)
         try:

@@ -118,20 +118,17 @@ def postgres():
 
 def store_url(store) -> str:
     """The ``database_url`` that opens ``store``'s database from another process."""
-    from printserver.jobs.sqlite_store import SQLiteJobStore
-
-    return f"sqlite:///{store.path}" if isinstance(store, SQLiteJobStore) else store.url
+    return store.url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def job_store(request, tmp_path):
-    """An empty job store, once on SQLite and once on PostgreSQL."""
-    from printserver.jobs.postgres_store import PostgresJobStore
-    from printserver.jobs.sqlite_store import SQLiteJobStore
+    """An empty job store (schema upgraded to the head), once on SQLite and once on PostgreSQL."""
+    from store_helpers import open_upgraded
 
     if request.param == "sqlite":
-        store = SQLiteJobStore(tmp_path / "db.sqlite3")
+        url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     else:
-        store = PostgresJobStore(request.getfixturevalue("postgres").new_database())
-    with store:
+        url = request.getfixturevalue("postgres").new_database()
+    with open_upgraded(url) as store:
         yield store

@@ -21,6 +21,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, build_context, evt
 
 from printserver.config import load_config
+from printserver.jobs.migrate import upgrade
 from printserver.jobs.store import JobStore, open_job_store
 from printserver.scu.reactor_gate import install_gate
 
@@ -334,6 +335,7 @@ class InProcessServer:
 
         config = dataclasses.replace(config, dicom=dataclasses.replace(config.dicom, host="127.0.0.1"))
         self.config = config
+        upgrade(config)  # as serve does at start
         self.server = PrintServer(config)
         self.server.start()
         self.port = self.server.port

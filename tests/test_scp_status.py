@@ -13,6 +13,7 @@ from printserver.jobs import JobState
 from printserver.layout.film_layout import image_area_sizes
 from printserver.layout.spec import FilmSpec
 
+from store_helpers import set_state
 from scp_fixtures import (ANNOTATION, FILM_BOX, FILM_SESSION, IMAGE_BOX, PLUT, PRINT_JOB, PRINTER,
                           PRINTER_INSTANCE, VERIFICATION, InProcessServer, PrintSCU,
                           association_answer, image_box_ds, reference)
@@ -416,7 +417,7 @@ def test_c601_c602_print_queue_full(server):
         assert refused.status == 0xC602 and "queue full" in refused.status_ds.ErrorComment
         assert scu.action(FILM_SESSION, fs).status == 0xC601
     assert len(srv.store.list()) == 1  # nothing half-queued
-    srv.store.set_state(srv.store.list()[0].job_id, JobState.DONE)
+    set_state(srv.store, srv.store.list()[0].job_id, JobState.DONE)
     with srv.scu() as scu:  # the queue drained: printing works again
         r = scu.get(PRINTER, PRINTER_INSTANCE)
         assert (r.dataset.PrinterStatus, r.dataset.PrinterStatusInfo) == ("NORMAL", "NORMAL")

@@ -22,6 +22,7 @@ from printserver.jobs import Job, JobState
 from printserver.jobs.worker import Worker
 from printserver.jobs.writer import JobWriter
 from scp_fixtures import FILM_BOX, IMAGE_BOX, REPO, InProcessServer, image_box_ds
+from store_helpers import set_state
 
 MM_PER_PT = 25.4 / 72
 
@@ -146,7 +147,7 @@ def test_default_template_landscape_and_rerender_replaces_files(tmp_path):
             width, height = page_mm(page)
             assert width == pytest.approx(254.0, abs=0.1) and height == pytest.approx(203.2, abs=0.1)
         # rendered again (as after a crash): the same files, replaced, not added
-        srv.store.set_state(job.job_id, JobState.QUEUED)
+        set_state(srv.store, job.job_id, JobState.QUEUED)
         again = worker.run_once()
         assert again.state is JobState.DONE and again.attempts == 2
         assert sorted(p.name for p in (srv.config.data_dir / "films").glob("*.pdf")) == sorted(
@@ -312,6 +313,7 @@ INSERT INTO jobs VALUES ('old1', '1.2.9', 'QUEUED', 'PRINTSCP', 'CT', 'PRINTSCP'
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_database_of_the_first_release_is_migrated(backend, tmp_path, request):
     from printserver.config import Config
+    from printserver.jobs.migrate import upgrade
     from printserver.jobs.store import open_job_store
 
     if backend == "sqlite":
@@ -325,12 +327,14 @@ def test_a_database_of_the_first_release_is_migrated(backend, tmp_path, request)
         url = request.getfixturevalue("postgres").new_database()
         with psycopg.connect(url, autocommit=True) as db:
             db.execute(OLD_SCHEMA)
+    assert upgrade(Config(database_url=url)).from_revision is None  # no revisions back then
     with open_job_store(Config(database_url=url)) as store:
         old = store.get("old1")
         assert old.state is JobState.QUEUED and old.attempts == 0 and old.claimed_by == ""
         assert store.claim_next("w1").attempts == 1
         assert store.complete("old1", "w1", [], "ok").state is JobState.DONE
-    with open_job_store(Config(database_url=url)) as again:  # opening twice adds nothing twice
+    assert not upgrade(Config(database_url=url)).changed  # upgrading twice adds nothing twice
+    with open_job_store(Config(database_url=url)) as again:
         assert again.get("old1").finished_at
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 from printserver.vocabulary import (ExecutionStatus, ExecutionStatusInfo, PrinterStatus,
                                     PrinterStatusInfo)
@@ -190,6 +191,8 @@ class PrinterState:
         Paused by an operator: its queued jobs wait (jobs its device already has go on).
     paused_at : str
         When it was paused (ISO 8601 UTC); empty when not paused.
+    paused_by : str
+        Who paused it (the operator's name as given; empty when not paused or not told).
     output_status, output_status_info : str
         The state of the printer's output device as last seen by a worker or a probe: Printer Status
         (NORMAL, WARNING, FAILURE) and Printer Status Info (PS3.3 C.13.9.1 defined term).
@@ -202,6 +205,7 @@ class PrinterState:
     ae_title: str
     paused: bool = False
     paused_at: str = ""
+    paused_by: str = ""
     output_status: str = PrinterStatus.NORMAL.value
     output_status_info: str = PrinterStatusInfo.NORMAL.value
     message: str = ""
@@ -209,3 +213,114 @@ class PrinterState:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+class JobEventKind(str, enum.Enum):
+    """What happened to a job: one row of its timeline (:class:`JobEvent`) per transition."""
+
+    #: the Print SCP (or a reprint) stored the job QUEUED
+    ACCEPTED = "accepted"
+    #: a worker took the job to render it (RENDERING)
+    CLAIMED = "claimed"
+    #: the output accepted the films (PRINTING); the message names the device's references
+    PRINTING = "printing"
+    #: the output was unavailable: the job waits (QUEUED) until its retry time
+    WAITING = "waiting"
+    #: the worker holding the job stopped; the job went back to the queue (or, PRINTING, its
+    #: delivery is followed by another worker)
+    REQUEUED = "requeued"
+    #: an operator asked to cancel a job a worker holds
+    CANCEL_REQUESTED = "cancel requested"
+    CANCELLED = "cancelled"
+    #: an operator put a FAILED or CANCELLED job back in the queue
+    RETRIED = "retried"
+    DONE = "done"
+    FAILED = "failed"
+    #: retention removed the job's spooled pixels and films
+    PURGED = "purged"
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One transition of a job, as its timeline records it (same transaction as the transition).
+
+    Attributes
+    ----------
+    job_id : str
+    at : str
+        When (ISO 8601 UTC with milliseconds).
+    event : JobEventKind
+    state : JobState
+        The job's state after the transition.
+    actor : str
+        Who made it happen: the calling AE title (accepted), a worker id, an operator's name
+        (empty when not told).
+    message : str
+        Readable detail (the device's references, why it waits or failed …).
+    """
+
+    job_id: str
+    at: str
+    event: JobEventKind
+    state: JobState
+    actor: str = ""
+    message: str = ""
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dictionary (enums as their strings)."""
+        d = asdict(self)
+        d["event"] = self.event.value
+        d["state"] = self.state.value
+        return d
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """Which jobs a listing shows (:meth:`printserver.jobs.store.JobStore.page`); every condition
+    given must hold.
+
+    Attributes
+    ----------
+    states : tuple of JobState
+        Only jobs in one of these states (empty: any state).
+    printer : str
+        Only jobs of this printer (AE title; empty: any).
+    calling_ae : str
+        Only jobs sent by this calling AE title (empty: any).
+    since, until : datetime or None
+        Only jobs created at or after ``since`` and before ``until`` (timezone-aware).
+    text : str
+        Only jobs whose film session label or job id contains this text, ignoring case.
+    """
+
+    states: tuple[JobState, ...] = ()
+    printer: str = ""
+    calling_ae: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "states", tuple(JobState(s) for s in self.states))
+        for name in ("since", "until"):
+            when = getattr(self, name)
+            if when is not None and when.tzinfo is None:
+                raise ValueError(f"JobFilter.{name}: a timezone-aware datetime is needed")
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of a job listing, newest first.
+
+    Attributes
+    ----------
+    jobs : list of Job
+    films : dict
+        Job id → its films in film order, for every job of the page (empty list: none recorded).
+    next_cursor : str or None
+        Pass it to the next call for the following page; None on the last page.
+    """
+
+    jobs: list[Job]
+    films: dict[str, list[FilmRecord]] = field(default_factory=dict)
+    next_cursor: str | None = None

@@ -1,45 +1,99 @@
-"""The job store interface and how to open the configured one.
+"""The job store: the durable table of print jobs that the SCP, the workers, the CLI and the web use.
 
-:class:`JobStore` is what the SCP, the workers, the CLI and the web use. Two implementations
-with the same semantics: SQLite (:class:`printserver.jobs.sqlite_store.SQLiteJobStore`, the
-default, one node) and PostgreSQL (:class:`printserver.jobs.postgres_store.PostgresJobStore`, one
-queue shared by several ``printserver serve`` nodes); all SQL of each lives in its module.
+One implementation over SQLAlchemy Core (:mod:`printserver.jobs.schema`) for both backends; what
+differs between SQLite (the default, one node) and PostgreSQL (one queue shared by several
+``printserver serve`` nodes) is in :class:`printserver.jobs.database.Database`. Every method
+commits before it returns, and every failure of the database leaves as :class:`JobStoreError`.
+
+Every transition of a job writes a row of its timeline (:meth:`JobStore.timeline`) in the same
+transaction. Operator actions take an optional ``actor`` (who did it), recorded there.
 
 Nodes: every serve that runs workers is a *node* with an id (:func:`node_id`) and a lease in the
-store (:meth:`JobStore.heartbeat`, renewed every few seconds). Its workers' ids start with the
-node id (``<node id>/w1.1``), so that the node holding a claimed job is known. When a node's lease
-expires (it died, or stalled longer than the lease), any live node puts its jobs back in the queue
-(:meth:`JobStore.requeue_orphaned`).
+store (:meth:`JobStore.heartbeat`, renewed every few seconds, timed by the database's clock). Its
+workers' ids start with the node id (``<node id>/w1.1``), so that the node holding a claimed job
+is known. When a node's lease expires (it died, or stalled longer than the lease), any live node
+puts its jobs back in the queue (:meth:`JobStore.requeue_orphaned`).
+
+The schema is not created here: :func:`open_job_store` refuses a database that ``printserver db
+upgrade`` (:mod:`printserver.jobs.migrate`) has not brought to the head revision.
 """
 
 from __future__ import annotations
 
-import abc
-from collections.abc import Iterable, Sequence
+import base64
+import binascii
+import dataclasses
+import json
 import os
 import socket
-from datetime import datetime, timezone
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import (Connection, Row, Select, Update, and_, bindparam, case, delete, func, or_,
+                        select, tuple_, update)
 
 from printserver.config import Config
-from printserver.errors import ConfigError, PrintserverError
-from printserver.jobs.model import FilmRecord, Job, JobState, PrinterState
+from printserver.jobs import migrate
+from printserver.jobs.database import Database
+from printserver.jobs.errors import ClaimLostError, DuplicateJobError, JobStateError, JobStoreError
+from printserver.jobs.model import (FilmRecord, Job, JobEvent, JobEventKind, JobFilter, JobPage,
+                                    JobState, PrinterState)
+from printserver.jobs.schema import films, job_events, jobs, nodes, printers, stamp
+from printserver.jobs.schema import now as _now
+
+__all__ = ["ClaimLostError", "DuplicateJobError", "JobStateError", "JobStore", "JobStoreError",
+           "node_id", "node_of", "open_job_store"]
+
+#: the most jobs one :meth:`JobStore.page` returns
+MAX_PAGE = 1000
+
+_QUEUED, _RENDERING, _PRINTING = JobState.QUEUED, JobState.RENDERING, JobState.PRINTING
+_ACTIVE = (_RENDERING.value, _PRINTING.value)
+_FINISHED = (JobState.DONE.value, JobState.FAILED.value, JobState.CANCELLED.value)
+_UNFINISHED = (_QUEUED.value, *_ACTIVE)
+
+#: the timeline row of each way a worker finishes a job
+_FINISH_EVENTS = {JobState.DONE: JobEventKind.DONE, JobState.FAILED: JobEventKind.FAILED,
+                  JobState.CANCELLED: JobEventKind.CANCELLED}
+
+_FILM_FIELDS = [f.name for f in dataclasses.fields(FilmRecord)]
+
+# -- statements built once (SQLAlchemy caches their compiled form) --------------------------------
+_GET = select(jobs).where(jobs.c.job_id == bindparam("id"))
+_GET_BY_UID = select(jobs).where(jobs.c.print_job_uid == bindparam("uid"))
+_INSERT_JOB = jobs.insert()
+_INSERT_EVENT = job_events.insert()
+_PRINTER = select(printers).where(printers.c.ae_title == bindparam("ae"))
+_QUEUE_LENGTHS = (select(jobs.c.printer, func.count()).where(jobs.c.state.in_(_UNFINISHED))
+                  .group_by(jobs.c.printer))
+_FILMS = select(films).where(films.c.job_id == bindparam("id")).order_by(films.c.film)
+_JOB_STATE = select(jobs.c.state, jobs.c.purged_at, jobs.c.message).where(
+    jobs.c.job_id == bindparam("id"))
+
+#: a PRINTING job no worker holds whose delivery is due to be asked about
+_DUE_PRINTING = and_(jobs.c.state == _PRINTING.value, jobs.c.claimed_by == "",
+                     jobs.c.retry_at <= bindparam("at"))
+#: a QUEUED job a worker may take now: due, and its printer not paused
+_CLAIMABLE_QUEUED = and_(jobs.c.state == _QUEUED.value, jobs.c.retry_at <= bindparam("at"),
+                         jobs.c.printer.not_in(select(printers.c.ae_title)
+                                               .where(printers.c.paused == 1)))
+#: Print Priority (2000,0020) order of claiming: HIGH, then MED, then LOW; oldest first
+_PRIORITY = case((jobs.c.print_priority == "HIGH", 0), (jobs.c.print_priority == "LOW", 2), else_=1)
+_ANY_CLAIMABLE = select(jobs.c.job_id).where(or_(_DUE_PRINTING, _CLAIMABLE_QUEUED)).limit(1)
+_PICK_PRINTING = (select(jobs.c.job_id).where(_DUE_PRINTING)
+                  .order_by(jobs.c.retry_at, jobs.c.job_id).limit(1))
+_PICK_QUEUED = (select(jobs.c.job_id).where(_CLAIMABLE_QUEUED)
+                .order_by(_PRIORITY, jobs.c.created_at, jobs.c.job_id).limit(1))
 
 
-class JobStoreError(PrintserverError):
-    """The job store could not do what was asked (database unavailable, full, corrupt …)."""
-
-
-class ClaimLostError(JobStoreError):
-    """A worker tried to finish a job it no longer holds (requeued, cancelled or re-claimed)."""
-
-
-class DuplicateJobError(JobStoreError):
-    """A job with this job id or Print Job SOP Instance UID is already stored."""
-
-
-class JobStateError(PrintserverError):
-    """An operator action that the job's state does not allow (cancel a DONE job, retry a QUEUED
-    one, reprint a purged one)."""
+def _take(pick: Select, values: dict[str, Any]) -> Update:
+    """UPDATE the job ``pick`` selects to claimed by ``:worker`` at ``:claimed``, plus ``values``;
+    RETURNING the job."""
+    return (update(jobs).where(jobs.c.job_id == pick.correlate(None).scalar_subquery())
+            .values(claimed_by=bindparam("worker"), claimed_at=bindparam("claimed"),
+                    updated_at=bindparam("claimed"), **values)
+            .returning(*jobs.c))
 
 
 def node_id() -> str:
@@ -53,118 +107,408 @@ def node_of(worker_id: str) -> str:
     return worker_id.split("/", 1)[0]
 
 
-class JobStore(abc.ABC):
-    """Durable table of print jobs. Every method commits before it returns."""
+# -- rows ↔ records ------------------------------------------------------------------------------
+def _job(row: Row) -> Job:
+    values = dict(row._mapping)
+    values["state"] = JobState(values["state"])
+    values["cancel_requested"] = bool(values["cancel_requested"])
+    return Job(**values)
 
-    #: several nodes may share this store (False: one serve at a time, e.g. an SQLite file)
-    shared: bool = False
 
-    @abc.abstractmethod
-    def add(self, job: Job) -> None:
-        """Insert a new job; durable when this returns. Raises :class:`JobStoreError`."""
+def _printer(row: Row) -> PrinterState:
+    values = dict(row._mapping)
+    values["paused"] = bool(values["paused"])
+    return PrinterState(**values)
 
-    @abc.abstractmethod
+
+def _film_row(film: FilmRecord) -> dict[str, Any]:
+    values = dataclasses.asdict(film)
+    values["pdf_files"] = json.dumps(list(film.pdf_files))
+    values["warnings"] = json.dumps(list(film.warnings))
+    return values
+
+
+def _film(row: Row) -> FilmRecord:
+    values = {name: row._mapping[name] for name in _FILM_FIELDS}
+    values["pdf_files"] = tuple(json.loads(values["pdf_files"]))
+    values["warnings"] = tuple(json.loads(values["warnings"]))
+    return FilmRecord(**values)
+
+
+def _event(row: Row) -> JobEvent:
+    return JobEvent(job_id=row.job_id, at=row.at, event=JobEventKind(row.event),
+                    state=JobState(row.state), actor=row.actor, message=row.message)
+
+
+# -- listing cursors -----------------------------------------------------------------------------
+def _cursor(job: Job) -> str:
+    """The opaque cursor after ``job``: its (created_at, job_id), JSON in URL-safe base64."""
+    text = json.dumps([job.created_at, job.job_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _cursor_key(cursor: str) -> tuple[str, str]:
+    """(created_at, job_id) of a cursor :func:`_cursor` made; ValueError for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw.decode())
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        key = None
+    if not (isinstance(key, list) and len(key) == 2 and all(isinstance(k, str) for k in key)):
+        raise ValueError(f"cursor {cursor[:40]!r} is not one a job listing gave: start again "
+                         "without a cursor")
+    return key[0], key[1]
+
+
+def _conditions(where: JobFilter) -> list[Any]:
+    """SQL conditions of a :class:`JobFilter`."""
+    conditions: list[Any] = []
+    if where.states:
+        conditions.append(jobs.c.state.in_([s.value for s in where.states]))
+    if where.printer:
+        conditions.append(jobs.c.printer == where.printer)
+    if where.calling_ae:
+        conditions.append(jobs.c.calling_ae == where.calling_ae)
+    if where.since is not None:
+        conditions.append(jobs.c.created_at >= stamp(where.since))
+    if where.until is not None:
+        conditions.append(jobs.c.created_at < stamp(where.until))
+    if where.text:
+        conditions.append(or_(jobs.c.film_session_label.icontains(where.text, autoescape=True),
+                              jobs.c.job_id.icontains(where.text, autoescape=True)))
+    return conditions
+
+
+class JobStore:
+    """Durable table of print jobs over a :class:`Database`. Every method commits before it
+    returns; every database failure raises :class:`JobStoreError`.
+
+    Open it with :func:`open_job_store`; :meth:`close` (or ``with``) releases its connections.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+        #: several nodes may share this store (False: one serve at a time, e.g. an SQLite file)
+        self.shared = database.shared
+        # a claim is one UPDATE of the row its subquery picks (and, on PostgreSQL, locks)
+        self._take_printing = _take(database.claim(_PICK_PRINTING), {})
+        self._take_queued = _take(database.claim(_PICK_QUEUED), {
+            "state": _RENDERING.value, "attempts": jobs.c.attempts + 1, "retry_at": ""})
+        self._locked_state = database.lock(_JOB_STATE)
+
+    @property
+    def url(self) -> str:
+        """The database's URL, to open the same store elsewhere (another process)."""
+        return self.db.url
+
+    # -- one transition: its UPDATE, its timeline row --------------------------------------------
+    @staticmethod
+    def _record(connection: Connection, job_id: str, at: str, event: JobEventKind,
+                state: JobState, actor: str = "", message: str = "") -> None:
+        connection.execute(_INSERT_EVENT, {"job_id": job_id, "at": at, "event": event.value,
+                                           "state": state.value, "actor": actor,
+                                           "message": message[:500]})
+
+    @staticmethod
+    def _update(connection: Connection, job_id: str, values: dict[str, Any],
+                *conditions: Any) -> Job | None:
+        """UPDATE one job where ``conditions`` hold; the job as updated, or None."""
+        row = connection.execute(update(jobs).where(jobs.c.job_id == job_id, *conditions)
+                                 .values(**values).returning(*jobs.c)).first()
+        return _job(row) if row is not None else None
+
+    def _held(self, connection: Connection, job_id: str, worker_id: str, states: Sequence[str],
+              what: str, values: dict[str, Any]) -> Job:
+        """UPDATE a job held by ``worker_id`` in one of ``states``; else :class:`ClaimLostError`."""
+        job = self._update(connection, job_id, values, jobs.c.claimed_by == worker_id,
+                           jobs.c.state.in_(states))
+        if job is None:
+            raise ClaimLostError(f"job {job_id} is no longer held by worker {worker_id}; "
+                                 f"not recorded {what}")
+        return job
+
+    @staticmethod
+    def _replace_films(connection: Connection, job_id: str, records: Sequence[FilmRecord]) -> None:
+        connection.execute(delete(films).where(films.c.job_id == job_id))
+        if records:
+            connection.execute(films.insert(), [_film_row(f) for f in records])
+
+    # -- jobs ------------------------------------------------------------------------------------
+    def add(self, job: Job, actor: str = "") -> None:
+        """Insert a new job; durable when this returns. Timeline: accepted, by ``actor`` (default:
+        the job's calling AE title).
+
+        Raises :class:`DuplicateJobError` for a job id or Print Job UID already stored,
+        :class:`JobStoreError` when the database fails."""
+        values = {**job.to_dict(), "cancel_requested": int(job.cancel_requested)}
+        with self.db.write(f"job {job.job_id} not stored", DuplicateJobError) as connection:
+            connection.execute(_INSERT_JOB, values)
+            self._record(connection, job.job_id, _now(), JobEventKind.ACCEPTED, job.state,
+                         actor or job.calling_ae, job.message)
+
     def get(self, job_id: str) -> Job | None:
         """The job with this id, or None."""
+        with self.db.read(f"reading job {job_id}") as connection:
+            row = connection.execute(_GET, {"id": job_id}).first()
+        return _job(row) if row is not None else None
 
-    @abc.abstractmethod
+    def _get(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        return job
+
     def get_by_uid(self, print_job_uid: str) -> Job | None:
         """The job with this Print Job SOP Instance UID, or None."""
+        with self.db.read("reading a job by its Print Job UID") as connection:
+            row = connection.execute(_GET_BY_UID, {"uid": print_job_uid}).first()
+        return _job(row) if row is not None else None
 
-    @abc.abstractmethod
-    def list(self, states: Iterable[JobState] | None = None, limit: int | None = None) -> list[Job]:
-        """Jobs, oldest first, optionally only those in ``states``."""
+    def list(self, states: Iterable[JobState | str] | None = None,
+             limit: int | None = None) -> list[Job]:
+        """Jobs, oldest first, optionally only those in ``states`` (ValueError for a name that is
+        not a state)."""
+        query = select(jobs).order_by(jobs.c.created_at, jobs.c.job_id)
+        if states is not None:
+            values = [JobState(s).value for s in states]
+            if not values:
+                return []
+            query = query.where(jobs.c.state.in_(values))
+        if limit is not None:
+            query = query.limit(int(limit))
+        with self.db.read("listing jobs") as connection:
+            return [_job(r) for r in connection.execute(query)]
 
-    @abc.abstractmethod
-    def set_state(self, job_id: str, state: JobState, message: str = "") -> Job:
-        """Move a job to ``state``; raises KeyError for an unknown job."""
+    def page(self, where: JobFilter | None = None, limit: int = 50,
+             cursor: str | None = None) -> JobPage:
+        """One page of the jobs ``where`` selects, newest first, with their films.
 
-    @abc.abstractmethod
+        Keyset pagination on (created_at, job_id): pass the page's ``next_cursor`` for the next
+        one; pages stay consistent while jobs are added. One query for the jobs, one for the
+        films of all of them.
+
+        Raises
+        ------
+        ValueError
+            ``limit`` outside 1 … :data:`MAX_PAGE`, or a ``cursor`` that is not one a page gave.
+        """
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValueError(f"limit {limit}: expected 1 to {MAX_PAGE}")
+        query = select(jobs).where(*_conditions(where or JobFilter()))
+        if cursor is not None:
+            query = query.where(tuple_(jobs.c.created_at, jobs.c.job_id) < tuple_(
+                *_cursor_key(cursor)))
+        query = query.order_by(jobs.c.created_at.desc(), jobs.c.job_id.desc()).limit(limit + 1)
+        with self.db.read("listing jobs", snapshot=True) as connection:
+            rows = [_job(r) for r in connection.execute(query)]
+            page = rows[:limit]
+            records = self._films_of(connection, [j.job_id for j in page])
+        return JobPage(page, records, _cursor(page[-1]) if len(rows) > limit else None)
+
     def claim_next(self, worker_id: str, now: datetime | None = None) -> Job | None:
         """Atomically claim the next job for ``worker_id`` and return it, or None.
 
         First a PRINTING job whose delivery is due to be asked about (not held by a worker,
-        ``retry_at`` <= now): it stays PRINTING, ``claimed_by`` = ``worker_id``. Else the next
-        QUEUED job whose ``retry_at`` is not in the future and whose printer is not paused: it moves
-        to RENDERING with ``attempts`` + 1, ``claimed_by`` = ``worker_id`` and ``claimed_at`` = now.
-        Order: Print Priority HIGH, then MED, then LOW; within a priority the oldest job first. A job
-        is claimed by exactly one worker, also across processes.
+        ``retry_at`` <= now): it stays PRINTING, ``claimed_by`` = ``worker_id`` (no timeline row:
+        this repeats until the delivery ends). Else the next QUEUED job whose ``retry_at`` is not
+        in the future and whose printer is not paused: it moves to RENDERING with ``attempts`` + 1,
+        ``claimed_by`` = ``worker_id`` and ``claimed_at`` = now (timeline: claimed). Order: Print
+        Priority HIGH, then MED, then LOW; within a priority the oldest job first. A job is claimed
+        by exactly one worker, also across processes and nodes.
         """
+        at = stamp(now) if now is not None else _now()
+        with self.db.read("looking for queued jobs") as connection:  # an idle worker only reads
+            if connection.execute(_ANY_CLAIMABLE, {"at": at}).first() is None:
+                return None
+        with self.db.write("claiming a job") as connection:
+            claim = {"at": at, "worker": worker_id, "claimed": _now()}
+            row = connection.execute(self._take_printing, claim).first()
+            if row is not None:  # follow a delivery: no new attempt, no timeline row
+                return _job(row)
+            row = connection.execute(self._take_queued, claim).first()
+            if row is None:
+                return None
+            job = _job(row)
+            self._record(connection, job.job_id, claim["claimed"], JobEventKind.CLAIMED,
+                         job.state, worker_id, f"attempt {job.attempts}")
+            return job
 
-    @abc.abstractmethod
     def start_printing(self, job_id: str, worker_id: str, references: Sequence[str],
                        films: Sequence[FilmRecord], follow_at: datetime, message: str) -> Job:
         """RENDERING → PRINTING: the output accepted the job as ``references`` (e.g. CUPS job ids).
 
         The films are recorded, the worker lets go of the job (``claimed_by`` empty) and a worker
-        asks the output about it again at ``follow_at``. Raises :class:`ClaimLostError`.
+        asks the output about it again at ``follow_at``. Timeline: printing, with the references.
+        Raises :class:`ClaimLostError`.
         """
+        refs = " ".join(references)
+        with self.db.write(f"recording job {job_id} PRINTING") as connection:
+            at = _now()
+            job = self._held(connection, job_id, worker_id, (_RENDERING.value,), "PRINTING", {
+                "state": _PRINTING.value, "output_ref": refs, "printing_at": at,
+                "claimed_by": "", "retry_at": stamp(follow_at), "message": message,
+                "updated_at": at})
+            self._replace_films(connection, job_id, films)
+            self._record(connection, job_id, at, JobEventKind.PRINTING, job.state, worker_id,
+                         f"output references: {refs or '(none)'}" + (f"; {message}" if message
+                                                                     else ""))
+        return job
 
-    @abc.abstractmethod
     def keep_printing(self, job_id: str, worker_id: str, follow_at: datetime,
                       message: str) -> Job:
-        """A PRINTING job the worker asked about is not finished: let go of it until ``follow_at``."""
+        """A PRINTING job the worker asked about is not finished: let go of it until ``follow_at``
+        (no timeline row: this repeats every few seconds)."""
+        with self.db.write(f"recording job {job_id} still PRINTING") as connection:
+            return self._held(connection, job_id, worker_id, (_PRINTING.value,), "still PRINTING",
+                              {"claimed_by": "", "retry_at": stamp(follow_at),
+                               "message": message, "updated_at": _now()})
 
-    @abc.abstractmethod
     def postpone(self, job_id: str, worker_id: str, retry_at: datetime, message: str) -> Job:
         """RENDERING → QUEUED because the output is unavailable: ``retries`` + 1, not claimed
-        before ``retry_at``. Raises :class:`ClaimLostError`."""
+        before ``retry_at``. Timeline: waiting. Raises :class:`ClaimLostError`."""
+        with self.db.write(f"putting job {job_id} back to waiting") as connection:
+            at = _now()
+            job = self._held(connection, job_id, worker_id, (_RENDERING.value,), "waiting", {
+                "state": _QUEUED.value, "retries": jobs.c.retries + 1,
+                "retry_at": stamp(retry_at), "claimed_by": "", "message": message,
+                "updated_at": at})
+            self._record(connection, job_id, at, JobEventKind.WAITING, job.state, worker_id,
+                         message)
+        return job
 
-    @abc.abstractmethod
     def cancelled(self, job_id: str, worker_id: str, message: str) -> Job:
         """Record a held job CANCELLED (after an operator's request); its films are kept."""
+        return self._finish(job_id, worker_id, JobState.CANCELLED, message, None)
 
-    @abc.abstractmethod
-    def request_cancel(self, job_id: str) -> Job:
+    def request_cancel(self, job_id: str, actor: str = "") -> Job:
         """Cancel a job: a QUEUED job at once (CANCELLED); a RENDERING or PRINTING job gets
-        ``cancel_requested`` and its worker cancels it at its next step.
+        ``cancel_requested`` and its worker cancels it at its next step. Timeline: cancelled or
+        cancel requested, by ``actor``.
 
         Raises KeyError for an unknown job, :class:`JobStateError` for a finished one.
         """
+        with self.db.write(f"cancelling job {job_id}") as connection:
+            row = connection.execute(self._locked_state, {"id": job_id}).first()
+            if row is None:
+                raise KeyError(job_id)
+            at = _now()
+            if row.state == _QUEUED.value:
+                job = self._update(connection, job_id, {
+                    "state": JobState.CANCELLED.value,
+                    "message": "cancelled by an operator while waiting",
+                    "finished_at": at, "updated_at": at, "retry_at": ""})
+                event = JobEventKind.CANCELLED
+            elif row.state in _ACTIVE:  # a PRINTING job is asked about at once
+                job = self._update(connection, job_id, {
+                    "cancel_requested": 1, "updated_at": at,
+                    "retry_at": case((jobs.c.state == _PRINTING.value, ""),
+                                     else_=jobs.c.retry_at)})
+                event = JobEventKind.CANCEL_REQUESTED
+            else:
+                raise JobStateError(f"job {job_id} is {row.state}: nothing to cancel")
+            assert job is not None  # the row is locked
+            self._record(connection, job_id, at, event, job.state, actor)
+        return job
 
-    @abc.abstractmethod
-    def retry(self, job_id: str) -> Job:
-        """FAILED or CANCELLED → QUEUED, attempts and retries reset, films forgotten.
+    def retry(self, job_id: str, actor: str = "") -> Job:
+        """FAILED or CANCELLED → QUEUED, attempts and retries reset, films forgotten. Timeline:
+        retried, by ``actor``.
 
         Raises KeyError, or :class:`JobStateError` when the job is not FAILED / CANCELLED or was
         purged."""
+        with self.db.write(f"retrying job {job_id}") as connection:
+            row = connection.execute(self._locked_state, {"id": job_id}).first()
+            if row is None:
+                raise KeyError(job_id)
+            if row.state not in (JobState.FAILED.value, JobState.CANCELLED.value):
+                raise JobStateError(f"job {job_id} is {row.state}: only a FAILED or CANCELLED job "
+                                    "can be retried")
+            if row.purged_at:
+                raise JobStateError(f"job {job_id} was purged at {row.purged_at}: its films are "
+                                    "gone")
+            at = _now()
+            message = f"retried by an operator (was {row.state}: {row.message})"[:500]
+            job = self._update(connection, job_id, {
+                "state": _QUEUED.value, "attempts": 0, "retries": 0, "retry_at": "",
+                "output_ref": "", "printing_at": "", "cancel_requested": 0, "claimed_by": "",
+                "claimed_at": "", "finished_at": "", "message": message, "updated_at": at})
+            assert job is not None  # the row is locked
+            connection.execute(delete(films).where(films.c.job_id == job_id))
+            self._record(connection, job_id, at, JobEventKind.RETRIED, job.state, actor,
+                         f"was {row.state}")
+        return job
 
-    @abc.abstractmethod
     def finished_before(self, cutoff: datetime) -> list[Job]:
         """DONE / FAILED / CANCELLED jobs not yet purged that finished before ``cutoff``."""
+        query = (select(jobs).where(jobs.c.state.in_(_FINISHED), jobs.c.purged_at == "",
+                                    jobs.c.finished_at != "", jobs.c.finished_at < stamp(cutoff))
+                 .order_by(jobs.c.finished_at))
+        with self.db.read("listing finished jobs") as connection:
+            return [_job(r) for r in connection.execute(query)]
 
-    @abc.abstractmethod
-    def mark_purged(self, job_id: str) -> bool:
+    def mark_purged(self, job_id: str, actor: str = "") -> bool:
         """Record the job purged, only if it is finished and not purged yet; True if recorded.
+        Timeline: purged, by ``actor``.
 
         Retention removes files only after this returned True, so that a job an operator just
         retried is never touched."""
+        with self.db.write(f"marking job {job_id} purged") as connection:
+            at = _now()
+            job = self._update(connection, job_id, {"purged_at": at, "updated_at": at},
+                               jobs.c.state.in_(_FINISHED), jobs.c.purged_at == "")
+            if job is not None:
+                self._record(connection, job_id, at, JobEventKind.PURGED, job.state, actor)
+        return job is not None
 
-    @abc.abstractmethod
+    # -- printers --------------------------------------------------------------------------------
     def printer_state(self, ae_title: str) -> PrinterState:
         """The stored state of a printer (defaults for a printer never recorded)."""
+        with self.db.read(f"reading printer {ae_title}") as connection:
+            row = connection.execute(_PRINTER, {"ae": ae_title}).first()
+        return _printer(row) if row is not None else PrinterState(ae_title)
 
-    @abc.abstractmethod
     def printer_states(self) -> list[PrinterState]:
         """Every recorded printer state."""
+        with self.db.read("reading printers") as connection:
+            return [_printer(r) for r in connection.execute(
+                select(printers).order_by(printers.c.ae_title))]
 
-    @abc.abstractmethod
-    def set_paused(self, ae_title: str, paused: bool) -> PrinterState:
-        """Pause (its queued jobs wait) or resume a printer."""
+    def _set_printer(self, work: str, ae_title: str, values: dict[str, Any]) -> PrinterState:
+        """Insert or update a printer's row with ``values``."""
+        upsert = self.db.insert(printers).values(ae_title=ae_title, **values)
+        upsert = upsert.on_conflict_do_update(index_elements=[printers.c.ae_title], set_=values)
+        with self.db.write(work) as connection:
+            return _printer(connection.execute(upsert.returning(*printers.c)).one())
 
-    @abc.abstractmethod
+    def set_paused(self, ae_title: str, paused: bool, actor: str = "") -> PrinterState:
+        """Pause (its queued jobs wait) or resume a printer; ``actor`` is kept as ``paused_by``."""
+        return self._set_printer(f"{'pausing' if paused else 'resuming'} printer {ae_title}",
+                                 ae_title, {"paused": int(paused),
+                                            "paused_at": _now() if paused else "",
+                                            "paused_by": actor if paused else ""})
+
     def set_output_status(self, ae_title: str, status: str, status_info: str,
                           message: str = "") -> PrinterState:
-        """Record the state of a printer's output device (Printer Status / Status Info terms)."""
+        """Record the state of a printer's output device (Printer Status / Status Info terms);
+        nothing is written when it did not change."""
+        current = self.printer_state(ae_title)
+        if (current.output_status, current.output_status_info, current.message) == (
+                status, status_info, message[:500]):
+            return current
+        return self._set_printer(f"recording the status of printer {ae_title}", ae_title, {
+            "output_status": status, "output_status_info": status_info,
+            "message": message[:500], "updated_at": _now()})
 
-    @abc.abstractmethod
     def queue_lengths(self) -> dict[str, int]:
         """Printer AE title → number of its unfinished jobs (QUEUED, RENDERING, PRINTING)."""
+        with self.db.read("counting queued jobs") as connection:
+            return {printer: int(count) for printer, count in connection.execute(_QUEUE_LENGTHS)}
 
-    @abc.abstractmethod
+    # -- workers that stopped, nodes -------------------------------------------------------------
     def requeue_stale(self, claimed_by: Iterable[str] | None = None,
                       max_attempts: int | None = None) -> list[Job]:
-        """Put RENDERING jobs whose worker is gone back to QUEUED; return them.
+        """Put RENDERING jobs whose worker is gone back to QUEUED; return them. Timeline: requeued
+        (or failed).
 
         A PRINTING job whose output already accepted it (``output_ref``) is never rendered again:
         it stays PRINTING and is let go, so that another worker follows its delivery (a job
@@ -179,23 +523,41 @@ class JobStore(abc.ABC):
             Jobs whose worker died this many times (claims not ended by an unavailable output)
             go to FAILED instead (a job that kills its worker must not do so forever).
         """
-
-    @abc.abstractmethod
-    def heartbeat(self, node_id: str, lease_seconds: float) -> bool:
-        """Take or renew the lease of a node until now + ``lease_seconds``.
-
-        Returns True when the node held its lease without a break, False when it had none (first
-        call) or it had expired: then its jobs may have been requeued, and the claim checks of
-        :meth:`complete` and the like refuse what its workers still report about them.
-        """
-
-    @abc.abstractmethod
-    def live_nodes(self) -> list[str]:
-        """Ids of the nodes whose lease has not expired (expired leases are removed)."""
-
-    @abc.abstractmethod
-    def leave(self, node_id: str) -> None:
-        """End a node's lease (at a clean stop, once its workers are stopped)."""
+        query = select(jobs.c.job_id, jobs.c.state, jobs.c.attempts, jobs.c.retries,
+                       jobs.c.claimed_by, jobs.c.output_ref).where(jobs.c.state.in_(_ACTIVE))
+        if claimed_by is not None:
+            workers = [*claimed_by]
+            if not workers:
+                return []
+            query = query.where(jobs.c.claimed_by.in_(workers))
+        query = self.db.lock(query.order_by(jobs.c.job_id))
+        requeued: list[Job] = []
+        with self.db.write("requeueing stale jobs") as connection:
+            at = _now()
+            for job_id, state, attempts, retries, worker, output_ref in connection.execute(
+                    query).all():
+                worker = worker or "unknown"
+                if state == _PRINTING.value and output_ref:
+                    if worker == "unknown":
+                        continue  # no worker holds it: nothing to do
+                    values = {"claimed_by": "", "retry_at": "", "updated_at": at}
+                    event, message = JobEventKind.REQUEUED, (
+                        f"worker {worker} stopped; another worker follows the delivery")
+                elif max_attempts is not None and attempts - retries >= max_attempts:
+                    message = (f"gave up after {attempts} attempts: the worker stopped while "
+                               f"rendering (last {worker})")
+                    values = {"state": JobState.FAILED.value, "message": message,
+                              "updated_at": at, "finished_at": at}
+                    event = JobEventKind.FAILED
+                else:
+                    message = f"requeued: worker {worker} stopped during attempt {attempts}"
+                    values = {"state": _QUEUED.value, "message": message, "updated_at": at}
+                    event = JobEventKind.REQUEUED
+                job = self._update(connection, job_id, values)
+                assert job is not None  # the row is locked
+                self._record(connection, job_id, at, event, job.state, "", message)
+                requeued.append(job)
+        return requeued
 
     def requeue_orphaned(self, max_attempts: int | None = None) -> list[Job]:
         """Requeue the RENDERING / PRINTING jobs held by workers of nodes without a live lease.
@@ -204,11 +566,57 @@ class JobStore(abc.ABC):
         Run by every live node every few seconds; two nodes doing it at once requeue each job once.
         """
         live = set(self.live_nodes())
-        gone = {job.claimed_by for job in self.list([JobState.RENDERING, JobState.PRINTING])
+        gone = {job.claimed_by for job in self.list([_RENDERING, _PRINTING])
                 if job.claimed_by and node_of(job.claimed_by) not in live}
         return self.requeue_stale(sorted(gone), max_attempts) if gone else []
 
-    @abc.abstractmethod
+    def heartbeat(self, node_id: str, lease_seconds: float) -> bool:
+        """Take or renew the lease of a node until now + ``lease_seconds`` (database clock).
+
+        Returns True when the node held its lease without a break, False when it had none (first
+        call) or it had expired: then its jobs may have been requeued, and the claim checks of
+        :meth:`complete` and the like refuse what its workers still report about them.
+        """
+        with self.db.write(f"renewing the lease of node {node_id}") as connection:
+            clock = self.db.clock(connection)
+            at, until = stamp(clock), stamp(clock + timedelta(seconds=lease_seconds))
+            renewed = connection.execute(
+                update(nodes).where(nodes.c.node_id == node_id, nodes.c.expires_at > at)
+                .values(renewed_at=at, expires_at=until))
+            if renewed.rowcount == 1:
+                return True
+            lease = {"started_at": at, "renewed_at": at, "expires_at": until}
+            connection.execute(self.db.insert(nodes).values(node_id=node_id, **lease)
+                               .on_conflict_do_update(index_elements=[nodes.c.node_id],
+                                                      set_=lease))
+            return False
+
+    def live_nodes(self) -> list[str]:
+        """Ids of the nodes whose lease has not expired (expired leases are removed)."""
+        with self.db.write("reading the nodes' leases") as connection:
+            at = stamp(self.db.clock(connection))
+            connection.execute(delete(nodes).where(nodes.c.expires_at <= at))
+            return [*connection.execute(select(nodes.c.node_id).order_by(nodes.c.node_id))
+                    .scalars()]
+
+    def leave(self, node_id: str) -> None:
+        """End a node's lease (at a clean stop, once its workers are stopped)."""
+        with self.db.write(f"ending the lease of node {node_id}") as connection:
+            connection.execute(delete(nodes).where(nodes.c.node_id == node_id))
+
+    # -- finishing -------------------------------------------------------------------------------
+    def _finish(self, job_id: str, worker_id: str, state: JobState, message: str,
+                records: Sequence[FilmRecord] | None) -> Job:
+        """Record a held job finished; ``records`` None keeps the films already recorded."""
+        with self.db.write(f"recording job {job_id} {state.value}") as connection:
+            at = _now()
+            job = self._held(connection, job_id, worker_id, _ACTIVE, state.value, {
+                "state": state.value, "message": message, "updated_at": at, "finished_at": at})
+            if records is not None:
+                self._replace_films(connection, job_id, records)
+            self._record(connection, job_id, at, _FINISH_EVENTS[state], state, worker_id, message)
+        return job
+
     def complete(self, job_id: str, worker_id: str, films: Sequence[FilmRecord],
                  message: str = "") -> Job:
         """Record the job DONE together with its films, in one transaction.
@@ -216,23 +624,48 @@ class JobStore(abc.ABC):
         Raises :class:`ClaimLostError` when the job is no longer RENDERING / PRINTING for
         ``worker_id`` (then nothing is recorded).
         """
+        return self._finish(job_id, worker_id, JobState.DONE, message, films)
 
-    @abc.abstractmethod
     def fail(self, job_id: str, worker_id: str, message: str) -> Job:
         """Record the job FAILED with a readable ``message`` (same claim check as complete)."""
+        return self._finish(job_id, worker_id, JobState.FAILED, message, ())
 
-    @abc.abstractmethod
+    # -- films, timeline -------------------------------------------------------------------------
     def films(self, job_id: str) -> list[FilmRecord]:
         """The finished films of a job, film order (empty unless DONE)."""
+        with self.db.read(f"reading the films of job {job_id}") as connection:
+            return [_film(r) for r in connection.execute(_FILMS, {"id": job_id})]
 
-    @abc.abstractmethod
-    def close(self) -> None:
-        """Release the connection."""
+    @staticmethod
+    def _films_of(connection: Connection, job_ids: Sequence[str]) -> dict[str, list[FilmRecord]]:
+        found: dict[str, list[FilmRecord]] = {job_id: [] for job_id in job_ids}
+        if found:
+            for row in connection.execute(select(films).where(films.c.job_id.in_([*found]))
+                                          .order_by(films.c.job_id, films.c.film)):
+                found[row.job_id].append(_film(row))
+        return found
+
+    def films_of(self, job_ids: Iterable[str]) -> dict[str, list[FilmRecord]]:
+        """Job id → its films in film order, for each of ``job_ids`` (one query; an empty list
+        for a job without films or unknown)."""
+        with self.db.read("reading films") as connection:
+            return self._films_of(connection, [*dict.fromkeys(job_ids)])
+
+    def timeline(self, job_id: str) -> list[JobEvent]:
+        """The transitions of a job, oldest first (empty for an unknown job)."""
+        with self.db.read(f"reading the timeline of job {job_id}") as connection:
+            return [_event(r) for r in connection.execute(
+                select(job_events).where(job_events.c.job_id == job_id)
+                .order_by(job_events.c.id))]
 
     def job_dict(self, job: Job) -> dict:
         """A job as the CLI and the JSON API show it: its row (state, message, attempts, times)
         and ``films``, each with its output files (:meth:`FilmRecord.to_dict`)."""
         return {**job.to_dict(), "films": [f.to_dict() for f in self.films(job.job_id)]}
+
+    def close(self) -> None:
+        """Release the database's connections."""
+        self.db.close()
 
     def __enter__(self) -> JobStore:
         return self
@@ -244,17 +677,16 @@ class JobStore(abc.ABC):
 def open_job_store(config: Config) -> JobStore:
     """Open the job store of a configuration: SQLite in ``data_dir`` unless ``database_url``
     names one (``sqlite:///PATH``) or a PostgreSQL database (``postgresql://`` or
-    ``postgres://user@host:port/db``)."""
-    from printserver.jobs.sqlite_store import SQLiteJobStore
+    ``postgres://user@host:port/db``).
 
-    url = config.database_url
-    if not url:
-        return SQLiteJobStore(config.sqlite_path)
-    if url.startswith("sqlite:///"):
-        return SQLiteJobStore(url[len("sqlite:///"):])
-    if url.startswith(("postgresql://", "postgres://")):
-        from printserver.jobs.postgres_store import PostgresJobStore
-
-        return PostgresJobStore(url)
-    raise ConfigError(f"database_url {url.split('@')[-1]!r}: expected sqlite:///PATH or "
-                      "postgresql://user@host:port/database")
+    Raises :class:`JobStoreError` when the database is not at the schema's head revision (the
+    message says which ``printserver db upgrade`` to run), :class:`ConfigError` for a URL of
+    another kind or a PostgreSQL URL without the ``postgresql`` extra installed.
+    """
+    database = Database.for_config(config)
+    try:
+        migrate.check(database, config)
+    except BaseException:
+        database.close()
+        raise
+    return JobStore(database)

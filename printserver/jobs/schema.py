@@ -1,0 +1,132 @@
+"""The job store's tables, one definition for SQLite and PostgreSQL (SQLAlchemy Core).
+
+This is the schema at the head revision; :mod:`printserver.jobs.migrations` creates it and moves
+an older database to it (``printserver db upgrade``). A change here comes with a new revision in
+``migrations/versions/`` (a test compares the upgraded database with these tables).
+
+Times are text: ISO 8601 UTC with milliseconds (``2026-01-01T00:00:00.000+00:00``, see
+:func:`stamp`), which sort as the times they name. On PostgreSQL the text columns that are
+compared or sorted (ids, times) use ``COLLATE "C"`` (byte order, whatever the database's locale);
+SQLite's default collation is already byte order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (Column, Double, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint,
+                        Table, Text)
+from sqlalchemy.types import REAL, TypeEngine
+
+metadata = MetaData()
+
+
+def sortable() -> TypeEngine:
+    """Text compared and sorted byte by byte on both backends (``COLLATE "C"`` on PostgreSQL)."""
+    return Text().with_variant(Text(collation="C"), "postgresql")
+
+
+def double() -> TypeEngine:
+    """A double-precision float (declared REAL on SQLite, as the first releases did)."""
+    return Double().with_variant(REAL(), "sqlite")
+
+
+def stamp(when: datetime) -> str:
+    """ISO 8601 UTC with milliseconds: such strings sort as the times they name."""
+    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def now() -> str:
+    """This process's clock as a :func:`stamp`."""
+    return stamp(datetime.now(timezone.utc))
+
+
+#: one row per accepted print job (:class:`printserver.jobs.model.Job`, same column names)
+jobs = Table(
+    "jobs", metadata,
+    Column("job_id", sortable(), primary_key=True),
+    Column("print_job_uid", Text, nullable=False, unique=True),
+    Column("state", Text, nullable=False),
+    Column("printer", Text, nullable=False),
+    Column("calling_ae", Text, nullable=False),
+    Column("called_ae", Text, nullable=False),
+    Column("film_session_label", Text, nullable=False),
+    Column("print_priority", Text, nullable=False),
+    Column("film_count", Integer, nullable=False),
+    Column("copies", Integer, nullable=False),
+    Column("created_at", sortable(), nullable=False),
+    Column("updated_at", sortable(), nullable=False),
+    Column("spool_dir", Text, nullable=False),
+    Column("manifest_sha256", Text, nullable=False),
+    Column("message", Text, nullable=False, server_default=""),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("claimed_by", Text, nullable=False, server_default=""),
+    Column("claimed_at", sortable(), nullable=False, server_default=""),
+    Column("finished_at", sortable(), nullable=False, server_default=""),
+    Column("retry_at", sortable(), nullable=False, server_default=""),
+    Column("retries", Integer, nullable=False, server_default="0"),
+    Column("output_ref", Text, nullable=False, server_default=""),
+    Column("printing_at", Text, nullable=False, server_default=""),
+    Column("cancel_requested", Integer, nullable=False, server_default="0"),
+    Column("purged_at", Text, nullable=False, server_default=""),
+)
+#: claims (QUEUED jobs by age) and listings by state
+Index("jobs_state", jobs.c.state, jobs.c.created_at, jobs.c.job_id)
+#: listings, newest first, with keyset pagination on (created_at, job_id)
+Index("jobs_created", jobs.c.created_at, jobs.c.job_id)
+Index("jobs_printer", jobs.c.printer, jobs.c.created_at, jobs.c.job_id)
+Index("jobs_calling_ae", jobs.c.calling_ae, jobs.c.created_at, jobs.c.job_id)
+
+#: the finished films of a job (:class:`printserver.jobs.model.FilmRecord`); the lists
+#: ``pdf_files`` and ``warnings`` as JSON arrays
+films = Table(
+    "films", metadata,
+    Column("job_id", sortable(), ForeignKey("jobs.job_id"), nullable=False),
+    Column("film", Integer, nullable=False),
+    Column("copies", Integer, nullable=False),
+    Column("pdf_files", Text, nullable=False),
+    Column("preview", Text, nullable=False),
+    Column("width_mm", double(), nullable=False),
+    Column("height_mm", double(), nullable=False),
+    Column("dpi", double(), nullable=False),
+    Column("render_seconds", double(), nullable=False),
+    Column("warnings", Text, nullable=False),
+    PrimaryKeyConstraint("job_id", "film"),
+)
+
+#: what is kept about a printer (:class:`printserver.jobs.model.PrinterState`); ``paused`` 0 / 1
+printers = Table(
+    "printers", metadata,
+    Column("ae_title", sortable(), primary_key=True),
+    Column("paused", Integer, nullable=False, server_default="0"),
+    Column("paused_at", Text, nullable=False, server_default=""),
+    Column("paused_by", Text, nullable=False, server_default=""),
+    Column("output_status", Text, nullable=False, server_default="NORMAL"),
+    Column("output_status_info", Text, nullable=False, server_default="NORMAL"),
+    Column("message", Text, nullable=False, server_default=""),
+    Column("updated_at", Text, nullable=False, server_default=""),
+)
+
+#: the lease of every running node (``printserver serve`` with workers), timed by the database's
+#: clock (:meth:`printserver.jobs.database.Database.clock`)
+nodes = Table(
+    "nodes", metadata,
+    Column("node_id", Text, primary_key=True),
+    Column("started_at", sortable(), nullable=False, server_default=""),
+    Column("renewed_at", sortable(), nullable=False),
+    Column("expires_at", sortable(), nullable=False),
+)
+
+#: the timeline of every job (:class:`printserver.jobs.model.JobEvent`): one row per transition,
+#: written in the transaction of the transition; ``id`` orders the rows of a job
+job_events = Table(
+    "job_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", sortable(), ForeignKey("jobs.job_id"), nullable=False),
+    Column("at", sortable(), nullable=False),
+    Column("event", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("actor", Text, nullable=False, server_default=""),
+    Column("message", Text, nullable=False, server_default=""),
+)
+Index("job_events_job", job_events.c.job_id, job_events.c.id)
