@@ -91,8 +91,8 @@ def test_no_status_term_is_spelt_out_outside_the_vocabulary():
     package = Path(__file__).resolve().parent.parent / "printserver"
     found = []
     for path in sorted(package.rglob("*.py")):
-        if path.name == "vocabulary.py":
-            continue
+        if path.name == "vocabulary.py" or "migrations" in path.parts:
+            continue  # a schema revision is history: it keeps the words it was written with
         tree = ast.parse(path.read_text("utf-8"))
         docstrings = {id(node.body[0].value) for node in ast.walk(tree)
                       if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))

@@ -18,6 +18,8 @@ from sqlalchemy import (Column, Double, ForeignKey, Index, Integer, MetaData, Pr
                         Table, Text)
 from sqlalchemy.types import REAL, TypeEngine
 
+from printserver.vocabulary import PrinterStatus, PrinterStatusInfo
+
 metadata = MetaData()
 
 
@@ -101,8 +103,9 @@ printers = Table(
     Column("paused", Integer, nullable=False, server_default="0"),
     Column("paused_at", Text, nullable=False, server_default=""),
     Column("paused_by", Text, nullable=False, server_default=""),
-    Column("output_status", Text, nullable=False, server_default="NORMAL"),
-    Column("output_status_info", Text, nullable=False, server_default="NORMAL"),
+    Column("output_status", Text, nullable=False, server_default=PrinterStatus.NORMAL.value),
+    Column("output_status_info", Text, nullable=False,
+           server_default=PrinterStatusInfo.NORMAL.value),
     Column("message", Text, nullable=False, server_default=""),
     Column("updated_at", Text, nullable=False, server_default=""),
 )
