@@ -21,6 +21,7 @@ from printserver.scp.status import DimseError
 from printserver.vocabulary import Status
 
 if TYPE_CHECKING:  # pragma: no cover
+    from printserver.jobs.spool import Stager
     from printserver.scp.print_job import JobWriter
 
 #: root of the UIDs this SCP mints (film sessions, boxes, print jobs): pydicom's registered root
@@ -43,6 +44,8 @@ class PrintAssociation:
         Abstract syntaxes of the accepted presentation contexts.
     jobs : JobWriter
         Where N-ACTION freezes print jobs.
+    staging : Stager
+        Stages this association's image pixels (Image Box N-SET) until N-ACTION.
     """
 
     calling_ae: str
@@ -52,6 +55,7 @@ class PrintAssociation:
     strict: bool
     negotiated: frozenset[str]
     jobs: JobWriter | None = None
+    staging: Stager | None = None
     film_session: FilmSession | None = None
     presentation_luts: dict[str, PresentationLUTRecord] = field(default_factory=dict)
     #: SOP Instance UID → SOP Class UID of every live instance (0112 / 0119 checks)
