@@ -37,6 +37,9 @@ from printserver.jobs.model import Job
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
+#: staging threads of one association: two fsyncs in flight share the file system's journal
+#: commits (with one, a print of 16 images took ~10 % longer)
+STAGE_WORKERS = 2
 _TMP_PREFIX = ".tmp-"
 _STAGING = ".staging"
 
@@ -66,17 +69,17 @@ def _alive(pid: int) -> bool:
 
 
 class Stager:
-    """Stages the image pixels of one association in the spool's staging folder, on a staging
-    thread of its own (:meth:`Spool.stager`).
+    """Stages the image pixels of one association in the spool's staging folder, on staging
+    threads of its own (:meth:`Spool.stager`).
 
     The SCP stages each image at Image Box N-SET, so that at N-ACTION the job folder only needs
     hard links to files that are already durable. :meth:`stage` defers the write to
     :meth:`run_deferred`, which the SCP calls on the association's own thread right after the
     N-SET response has left, while the SCU prepares its next request: the CPU work (copy,
     SHA-256) is done there, without a second thread competing for the CPU, and only the fsync
-    waits on the staging thread. That thread is this association's alone, so another
+    waits on a staging thread. Those threads are this association's alone, so another
     association's images never queue in front of this one's N-ACTION (which waits until every
-    image of its job is durable); it is started with the first image and ends with
+    image of its job is durable); they are started with the first images and end with
     :meth:`close`, at the end of the association.
 
     Parameters
@@ -162,7 +165,8 @@ class Stager:
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"spool-stage-{self.name}")
+            self._pool = ThreadPoolExecutor(STAGE_WORKERS,
+                                            thread_name_prefix=f"spool-stage-{self.name}")
         return self._pool.submit(fn, *args)
 
     def close(self) -> None:
