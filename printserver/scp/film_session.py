@@ -126,7 +126,7 @@ def discard_images(state: PrintAssociation, film_box: FilmBox) -> None:
     if state.staging is None:
         return
     state.staging.discard(*(box.image.staged for box in film_box.image_boxes
-                               if box.image is not None and box.image.staged is not None))
+                            if box.image is not None and box.image.staged is not None))
 
 
 def release(state: PrintAssociation) -> None:

@@ -216,7 +216,7 @@ def update(state: PrintAssociation, uid: str | None, ds: Dataset | None,
         state.staging.discard(box.image.staged)
     if image is not None and state.staging is not None:
         # written right after the response leaves (PrintHandlers.on_n_set), fsync'd on this
-        # association's staging thread; N-ACTION waits until it is durable
+        # association's staging threads; N-ACTION waits until it is durable
         image.staged = state.staging.stage(image.pixel_data)
     box.image = image
     return Reply.with_warnings(ctx.warnings, encode(values, RULES))
