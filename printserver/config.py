@@ -184,8 +184,16 @@ class DicomConfig:
     #: send Print Job N-EVENT-REPORTs (PENDING, PRINTING, DONE, FAILURE) on the association that
     #: queued the job, when it negotiated Print Job (scp/notifier.py)
     print_job_events: bool = True
+    #: seconds the SCP sends nothing after an SCU answered an N-EVENT-REPORT; 0 = no pause. An
+    #: exception for SCUs that need it (docs/conformance.md 4.8), never on the default path
+    event_settle_seconds: float = 0.0
     tls: TLSConfig = field(default_factory=TLSConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.event_settle_seconds <= 10:
+            raise ConfigError("dicom.event_settle_seconds must be between 0 and 10, got "
+                              f"{self.event_settle_seconds!r}")
 
 
 @dataclass(frozen=True)

@@ -402,8 +402,9 @@ def test_a_shared_spool_clears_only_what_dead_processes_of_its_host_staged(tmp_p
     import subprocess
 
     spool = Spool(tmp_path)
-    future = spool.stage(b"pixels")
-    spool.run_deferred()
+    staging = spool.stager()
+    future = staging.stage(b"pixels")
+    staging.close()
     staged = future.result(timeout=10)
     assert staged.path.parent == spool.staging == tmp_path / ".staging" / (
         f"{socket.gethostname()}-{os.getpid()}")
@@ -468,13 +469,14 @@ def test_deferred_staging_is_written_by_run_deferred_and_discards_wait_for_it(tm
     import hashlib
 
     spool = Spool(tmp_path)
+    staging = spool.stager()
     try:
-        kept = spool.stage(b"kept pixels")
-        dropped = spool.stage(b"dropped pixels")
+        kept = staging.stage(b"kept pixels")
+        dropped = staging.stage(b"dropped pixels")
         assert not kept.done() and not dropped.done()
         assert not spool.staging.exists() or list(spool.staging.iterdir()) == []
-        spool.discard(dropped)  # before it was even written
-        spool.run_deferred()
+        staging.discard(dropped)  # before it was even written
+        staging.run_deferred()
         staged = kept.result(timeout=10)
         assert staged.path.read_bytes() == b"kept pixels"
         assert staged.sha256 == hashlib.sha256(b"kept pixels").hexdigest()

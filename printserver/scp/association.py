@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from printserver.config import LimitsConfig, PrinterConfig
 from printserver.jobs import ids
+from printserver.jobs.spool import Stager
 from printserver.jobs.writer import JobWriter
 from printserver.scp.attributes import RuleContext
 from printserver.scp.model import (FILM_BOX, FILM_SESSION, GRAYSCALE_IMAGE_BOX, GRAYSCALE_META,
@@ -35,6 +36,8 @@ class PrintAssociation:
         Abstract syntaxes of the accepted presentation contexts.
     jobs : JobWriter
         Where N-ACTION freezes print jobs.
+    staging : Stager
+        Stages this association's image pixels (Image Box N-SET) until N-ACTION.
     """
 
     calling_ae: str
@@ -44,6 +47,7 @@ class PrintAssociation:
     strict: bool
     negotiated: frozenset[str]
     jobs: JobWriter | None = None
+    staging: Stager | None = None
     film_session: FilmSession | None = None
     presentation_luts: dict[str, PresentationLUTRecord] = field(default_factory=dict)
     #: SOP Instance UID → SOP Class UID of every live instance (0112 / 0119 checks)

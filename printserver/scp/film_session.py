@@ -123,10 +123,10 @@ def delete(state: PrintAssociation, uid: str | None) -> Reply:
 
 def discard_images(state: PrintAssociation, film_box: FilmBox) -> None:
     """Drop the staging files of a film box's images (queued jobs hold their own links)."""
-    if state.jobs is None:
+    if state.staging is None:
         return
-    state.jobs.spool.discard(*(box.image.staged for box in film_box.image_boxes
-                               if box.image is not None and box.image.staged is not None))
+    state.staging.discard(*(box.image.staged for box in film_box.image_boxes
+                            if box.image is not None and box.image.staged is not None))
 
 
 def release(state: PrintAssociation) -> None:

@@ -84,7 +84,8 @@ class PrintHandlers:
         state = PrintAssociation(
             calling_ae=assoc.calling_ae, called_ae=assoc.called_ae, printer=chosen,
             limits=self.config.dicom.limits, strict=self.config.dicom.strict_attributes,
-            negotiated=negotiated, jobs=self.jobs)
+            negotiated=negotiated, jobs=self.jobs,
+            staging=self.jobs.spool.stager(assoc.calling_ae))
         assoc.state = state
         log.info("association from %s (%s:%s) to %s accepted, %d contexts", assoc.calling_ae,
                  assoc.address[0], assoc.address[1], assoc.called_ae, len(negotiated))
@@ -99,7 +100,8 @@ class PrintHandlers:
             self.events.unsubscribe(assoc)
         film_session.release(state)
         state.presentation_luts.clear()
-        self.jobs.spool.run_deferred()
+        if state.staging is not None:
+            state.staging.close()
         assoc.state = None
         log.info("association from %s to %s %s", state.calling_ae, state.called_ae, how)
 
@@ -163,7 +165,8 @@ class PrintHandlers:
         except DimseError as exc:
             return self._failure("N-SET", cls, state, exc)
         response = _response(reply)
-        response.after = self.jobs.spool.run_deferred  # stage the image, the SCU prepares the next
+        if state.staging is not None:  # stage the image while the SCU prepares the next
+            response.after = state.staging.run_deferred
         return response
 
     def on_n_get(self, request: Request) -> Response:

@@ -212,12 +212,12 @@ def update(state: PrintAssociation, uid: str | None, ds: Dataset | None,
         _check_fit(image, box, film_box, state, values, ctx)
     box.attributes.update(values)
     box.position = position
-    if box.image is not None and box.image.staged is not None and state.jobs is not None:
-        state.jobs.spool.discard(box.image.staged)
-    if image is not None and state.jobs is not None:
-        # written right after the response leaves (PrintHandlers.on_n_set), fsync'd in the
-        # background; N-ACTION waits until it is durable
-        image.staged = state.jobs.spool.stage(image.pixel_data)
+    if box.image is not None and box.image.staged is not None and state.staging is not None:
+        state.staging.discard(box.image.staged)
+    if image is not None and state.staging is not None:
+        # written right after the response leaves (PrintHandlers.on_n_set), fsync'd on this
+        # association's staging threads; N-ACTION waits until it is durable
+        image.staged = state.staging.stage(image.pixel_data)
     box.image = image
     return Reply.with_warnings(ctx.warnings, encode(values, RULES))
 

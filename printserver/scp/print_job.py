@@ -144,7 +144,8 @@ def print_films(state: PrintAssociation, films: Sequence[FilmBox], action: str) 
     now = datetime.now(timezone.utc)
     job_id, uid = new_job_id(now), state.new_uid()
     try:
-        state.jobs.spool.run_deferred()  # images not staged yet are written now
+        if state.staging is not None:
+            state.staging.run_deferred()  # images not staged yet are written now
         manifest, files = build_manifest(state, films, action, job_id, uid, now)
     except OSError as exc:
         log.error("print job for %s: pixels could not be spooled: %s", state.calling_ae, exc)

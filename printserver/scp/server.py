@@ -42,6 +42,9 @@ TRANSFER_SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRB
 DIMSE_TIMEOUT = 30
 #: seconds for the A-ASSOCIATE-RQ to arrive after connecting (the ARTIM timer, PS3.8 9.1.5)
 ACSE_TIMEOUT = 30
+#: seconds a PDU may stall: a send the SCU does not take (it stopped reading), or the rest of a
+#: PDU that does not come
+TRANSFER_TIMEOUT = 30
 ABSTRACT_SYNTAXES = [VERIFICATION, GRAYSCALE_META, PRESENTATION_LUT, PRINT_JOB, ANNOTATION_BOX,
                      PRINTER_CONFIGURATION, PRINTER, FILM_SESSION, FILM_BOX, GRAYSCALE_IMAGE_BOX]
 #: Implementation Class UID (PS3.7 D.3.3.2), stable: derived from the name under pydicom's root
@@ -102,7 +105,8 @@ class PrintServer:
         self.settings = AssociationSettings(
             contexts=supported_contexts(), max_pdu=limits.max_pdu_size,
             acse_timeout=ACSE_TIMEOUT, network_timeout=limits.network_timeout,
-            dimse_timeout=DIMSE_TIMEOUT,
+            dimse_timeout=DIMSE_TIMEOUT, transfer_timeout=TRANSFER_TIMEOUT,
+            event_settle=config.dicom.event_settle_seconds,
             # a data set beyond the association's pixel budget could never be kept (C605)
             max_data_set=limits.max_spool_bytes_per_association + (1 << 20),
             implementation_uid=IMPLEMENTATION_UID, implementation_version=IMPLEMENTATION_VERSION)

@@ -15,6 +15,8 @@ and of the outputs.
 * :mod:`.pdu` PDU framing (PS3.8 9.3);
 * :mod:`.command` DIMSE command sets (PS3.7 E.1, Implicit VR Little Endian);
 * :mod:`.message` fragments ↔ messages, data set coding (PS3.7 8.1, PS3.8 Annex E);
-* :mod:`.association` one association: negotiation, the message loop, release / abort, events;
+* :mod:`.fsm` the PS3.8 9.2 state machine as data: states, events, actions, Table 9-10;
+* :mod:`.association` one association, acceptor side: the state machine's actions (negotiation,
+  the message loop, release / abort, timers), events;
 * :mod:`.listener` the TCP (TLS) listener and the association limit.
 """

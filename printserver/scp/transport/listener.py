@@ -4,6 +4,11 @@ The accept loop only accepts: TLS handshakes and the A-ASSOCIATE exchange run on
 association's thread, so a client that connects and stays silent blocks nobody (pitfall P9). An
 association beyond the limit is answered with A-ASSOCIATE-RJ rejected-transient, local limit
 exceeded (PS3.8 Table 9-21), after its request has been read.
+
+Stopping never waits behind a peer: every association is asked to abort (:meth:`Association.abort`:
+A-ABORT, or the ARTIM timer running out), and those still running after :data:`STOP_GRACE`
+seconds (a peer that stopped reading holds a send, a handler still works) have their
+connection shut down under them (:meth:`Association.close_transport`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,11 @@ from printserver.scp.transport.association import (Association, AssociationSetti
                                                    ServiceUser)
 
 log = logging.getLogger(__name__)
+
+#: seconds the associations have to end by themselves once the server stops
+STOP_GRACE = 2.0
+#: seconds more for their threads, once their connections are shut down
+STOP_JOIN = 5.0
 
 
 class Listener:
@@ -68,7 +78,8 @@ class Listener:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop accepting and abort the associations still open."""
+        """Stop accepting and abort the associations still open; returns within
+        :data:`STOP_GRACE` + :data:`STOP_JOIN` seconds whatever the peers do."""
         self._stopping = True
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
@@ -77,11 +88,19 @@ class Listener:
         self._sock.close()
         if self._thread is not None:
             self._thread.join(5)
-        for assoc in self.active_associations:
+        associations = self.active_associations
+        for assoc in associations:
             assoc.abort()
-        for assoc in self.active_associations:
-            if assoc.thread is not None:
-                assoc.thread.join(5)
+        _join(associations, STOP_GRACE)
+        for assoc in associations:
+            if assoc.thread is not None and assoc.thread.is_alive():
+                since = assoc.sending_since
+                log.warning("association from %s (%s) still open after %g s%s: connection shut "
+                            "down", assoc.calling_ae or "?", assoc.address[0], STOP_GRACE,
+                            f", its peer took no data for {time.monotonic() - since:.1f} s"
+                            if since is not None else "")
+                assoc.close_transport()
+        _join(associations, STOP_JOIN)
 
     def _accept_loop(self) -> None:
         while not self._stopping:
@@ -103,7 +122,7 @@ class Listener:
             # Nagle + the peer's delayed ACK would cost ~40 ms per response of two PDUs
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             assoc = Association(client, address[:2], self.user, self.settings, self.ssl_context,
-                                admit=self._admit)
+                                admit=self._admit, release=self._release)
             with self._lock:
                 self._active.add(assoc)
             assoc.thread = threading.Thread(target=self._serve, args=(assoc,), daemon=True,
@@ -119,11 +138,25 @@ class Listener:
             assoc.counted = True
             return True
 
+    def _release(self, assoc: Association) -> None:
+        """``assoc`` no longer counts against the limit (rejected, or ended)."""
+        with self._lock:
+            if assoc.counted:
+                assoc.counted = False
+                self._established -= 1
+
     def _serve(self, assoc: Association) -> None:
         try:
             assoc.run()
         finally:
+            self._release(assoc)
             with self._lock:
                 self._active.discard(assoc)
-                if assoc.counted:
-                    self._established -= 1
+
+
+def _join(associations: list[Association], seconds: float) -> None:
+    """Wait up to ``seconds`` in all for the associations' threads to end."""
+    deadline = time.monotonic() + seconds
+    for assoc in associations:
+        if assoc.thread is not None:
+            assoc.thread.join(max(0.0, deadline - time.monotonic()))

@@ -74,14 +74,14 @@ def read_pdu(sock: socket.socket, max_length: int) -> PDU:
         or a sanity bound for the association PDUs). A longer PDU is refused with a
         :class:`ProtocolError` before any of its body is read.
     """
-    pdu_type, length = _read_header(sock, max_length)
+    pdu_type, length = read_header(sock, max_length)
     data = bytearray(length)
     if length:
         recv_exactly(sock, memoryview(data))
     return PDU(pdu_type, data)
 
 
-def _read_header(sock: socket.socket, max_length: int) -> tuple[int, int]:
+def read_header(sock: socket.socket, max_length: int) -> tuple[int, int]:
     """PDU type and length; ProtocolError for an unknown type or a length over the limit."""
     header = bytearray(6)
     recv_exactly(sock, memoryview(header))
@@ -105,7 +105,7 @@ class PDUReader:
         self._buffer = bytearray()
 
     def read(self, sock: socket.socket, max_length: int) -> PDU:
-        pdu_type, length = _read_header(sock, max_length)
+        pdu_type, length = read_header(sock, max_length)
         if length > self.KEEP_BUFFER:
             data = bytearray(length)
             recv_exactly(sock, memoryview(data))
@@ -116,6 +116,17 @@ class PDUReader:
         if length:
             recv_exactly(sock, view)
         return PDU(pdu_type, view)
+
+
+def discard(sock: socket.socket, size: int) -> None:
+    """Read and drop ``size`` bytes (the body of a PDU that is ignored, PS3.8 AA-6)."""
+    chunk = bytearray(min(size, 65536))
+    view = memoryview(chunk)
+    while size > 0:
+        n = sock.recv_into(view, min(size, len(chunk)))
+        if n == 0:
+            raise ConnectionClosed(f"connection closed with {size} bytes of a PDU to come")
+        size -= n
 
 
 def pdv_items(data: bytearray | memoryview) -> Iterator[tuple[int, int, memoryview]]:
