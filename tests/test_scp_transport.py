@@ -21,6 +21,7 @@ import pytest
 from pydicom.dataset import Dataset
 
 from printserver.config import load_config
+from printserver.jobs.migrate import upgrade
 from printserver.scp.server import PrintServer
 from printserver.scp.transport import association as acceptor
 from printserver.scp.transport.command import decode_command, encode_command
@@ -107,6 +108,7 @@ def started(tmp_path, config_toml: str = "", **settings) -> PrintServer:
     (tmp_path / "printserver.toml").write_text(config_toml)
     config = load_config(tmp_path / "printserver.toml", data_dir=tmp_path / "var", dicom_port=0)
     config = dataclasses.replace(config, dicom=dataclasses.replace(config.dicom, host="127.0.0.1"))
+    upgrade(config)
     server = PrintServer(config)
     server.settings = dataclasses.replace(server.settings, **settings)
     server.start()
