@@ -13,7 +13,7 @@ import pytest
 
 from printserver.errors import ParameterError
 from printserver.jobs.manifest import MANIFEST_FORMAT, check_manifest, manifest_problem
-from printserver.jobs.model import FilmRecord, Job, JobState
+from printserver.jobs.model import FilmRecord, Job, JobFilter, JobState
 from printserver.jobs.retention import purge
 from printserver.jobs.services import (FilmFileMissing, FilmFileRefused, JobDetail, Services,
                                        UnknownJobError, UnknownPrinterError)
@@ -85,6 +85,7 @@ def test_pause_and_resume_with_an_actor_and_the_scp_answers_the_same(srv, servic
         reply = scu.get(PRINTER, PRINTER_INSTANCE, [0x21100010, 0x21100020]).dataset
     assert (reply.PrinterStatus, reply.PrinterStatusInfo) == tuple(
         services.printers.status("PRINTSCP"))
+    assert services.store.printer_state("PRINTSCP").paused_by == "alice"
     resumed = services.printers.resume("PRINTSCP")
     assert (resumed.status, resumed.paused, resumed.paused_at) == ("NORMAL", False, "")
 
@@ -120,6 +121,20 @@ def test_list_filters_by_state(srv, services):
     assert [j.job_id for j in services.jobs.list(["queued"])] == [first.job_id]
     with pytest.raises(ParameterError, match="'WAITING' is not one of QUEUED, RENDERING"):
         services.jobs.list(["WAITING"])
+
+
+def test_pages_of_jobs_newest_first_with_their_films_and_filters(srv, services):
+    first, second = print_job(srv, fmt="STANDARD\\1,1"), print_job(srv, fmt="STANDARD\\1,2")
+    assert render(srv).job_id == first.job_id
+    page = services.jobs.page(limit=1)
+    assert [j.job_id for j in page.jobs] == [second.job_id] and page.next_cursor
+    rest = services.jobs.page(limit=1, cursor=page.next_cursor)
+    assert [j.job_id for j in rest.jobs] == [first.job_id] and rest.next_cursor is None
+    assert [f.film for f in rest.films[first.job_id]] == [1]
+    done = services.jobs.page(JobFilter(states=(JobState.DONE,)))
+    assert [j.job_id for j in done.jobs] == [first.job_id]
+    with pytest.raises(ValueError):
+        services.jobs.page(cursor="not a cursor")
 
 
 def test_show_gives_the_row_the_films_and_the_manifest_summary(srv, services):
@@ -173,6 +188,12 @@ def test_cancel_retry_reprint_name_the_actor(srv, services, caplog):
     assert f"job {job.job_id}: cancel requested by bob" in caplog.text
     assert f"job {job.job_id}: retried by bob" in caplog.text
     assert f"reprint of job {job.job_id} queued by carol" in caplog.text
+    # the operators are in the jobs' timelines too, as the web shows them
+    events = [(e.event.value, e.actor) for e in services.jobs.show(job.job_id).timeline]
+    assert events == [("accepted", job.calling_ae), ("cancelled", "bob"), ("retried", "bob")]
+    assert [(e.event.value, e.actor) for e in services.jobs.show(copy_.job_id).timeline] == [
+        ("accepted", "carol")]
+    assert services.jobs.show(job.job_id).to_dict()["timeline"][1]["actor"] == "bob"
     for action in (services.jobs.cancel, services.jobs.retry, services.jobs.reprint):
         with pytest.raises(UnknownJobError):
             action("nope")

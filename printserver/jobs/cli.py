@@ -135,6 +135,10 @@ def run_show(args: argparse.Namespace) -> int:
             print(f"  preview  {f.preview}")
         for w in f.warnings:
             print(f"  warning  {w}")
+    for event in detail.timeline:
+        actor = f" by {event.actor}" if event.actor else ""
+        print(f"{event.at}  {event.event.value:16} {event.state.value:9}{actor}"
+              + (f": {event.message}" if event.message else ""))
     if detail.manifest is None:
         print(detail.manifest_error)
         return 0

@@ -65,7 +65,7 @@ def cancel(store: JobStore, job_id: str, actor: str | None = None) -> Job:
         The job is finished already.
     """
     known(store, job_id)
-    job = store.request_cancel(job_id)
+    job = store.request_cancel(job_id, actor=actor or "")
     log.info("job %s: cancel requested%s (%s)", job_id, _by(actor), job.state.value)
     return job
 
@@ -80,7 +80,7 @@ def retry(store: JobStore, job_id: str, actor: str | None = None) -> Job:
         The job is not FAILED or CANCELLED, or was purged.
     """
     known(store, job_id)
-    job = store.retry(job_id)
+    job = store.retry(job_id, actor=actor or "")
     log.info("job %s: retried%s", job_id, _by(actor) or " by an operator")
     return job
 
@@ -124,6 +124,6 @@ def reprint(store: JobStore, spool: Spool, job_id: str, now: datetime | None = N
     row = Job(**{name: getattr(original, name) for name in _KEPT_FIELDS}, job_id=new_id,
               print_job_uid=uid, state=JobState.QUEUED, created_at=stamp, updated_at=stamp,
               spool_dir=new_id, manifest_sha256="", message=f"reprint of job {original.job_id}")
-    job = JobWriter(spool, store).submit(row, copy, files)
+    job = JobWriter(spool, store).submit(row, copy, files, actor=actor or "")
     log.info("job %s: reprint of job %s queued%s", job.job_id, original.job_id, _by(actor))
     return job

@@ -3,7 +3,8 @@
 :class:`Services` is opened from a :class:`~printserver.config.Config` and holds the job store
 and the spool; it offers
 
-* ``jobs``: :class:`JobService`: list, show, cancel / retry / reprint, a film's files;
+* ``jobs``: :class:`JobService`: list, pages with filters, show (with the timeline), cancel /
+  retry / reprint, a film's files;
 * ``printers``: :class:`PrinterService`: the printer table with the status the Printer SOP
   instance answers, one printer, pause / resume.
 
@@ -33,7 +34,7 @@ from printserver.errors import ParameterError, PrintserverError
 from printserver.jobs import lifecycle
 from printserver.jobs.lifecycle import UnknownJobError
 from printserver.jobs.manifest import Manifest, read_manifest
-from printserver.jobs.model import FilmRecord, Job, JobState
+from printserver.jobs.model import FilmRecord, Job, JobEvent, JobFilter, JobPage, JobState
 from printserver.jobs.printer_status import PrinterStatusPair, current_status
 from printserver.jobs.spool import Spool, SpoolError
 from printserver.jobs.store import JobStore, open_job_store
@@ -168,8 +169,7 @@ class PrinterService:
 
     def _set_paused(self, ae_title: str, paused: bool, actor: str | None) -> PrinterView:
         printer = self.config_of(ae_title)
-        # the job store records the actor once its operator methods take one
-        self.store.set_paused(printer.ae_title, paused)
+        self.store.set_paused(printer.ae_title, paused, actor=actor or "")
         log.info("printer %s %s%s", printer.ae_title, "paused" if paused else "resumed",
                  f" by {actor}" if actor else "")
         return self.get(printer.ae_title)
@@ -224,12 +224,16 @@ class JobDetail:
     manifest : Manifest or None
         The job's manifest, None when it cannot be read (then ``manifest_error`` says why).
     manifest_error : str
+    timeline : tuple of JobEvent
+        Its state changes, oldest first: accepted, claimed, printing, done … with times, the
+        node, worker or operator that made them, and their messages.
     """
 
     job: Job
     films: tuple[FilmRecord, ...]
     manifest: Manifest | None
     manifest_error: str = ""
+    timeline: tuple[JobEvent, ...] = ()
     summaries: tuple[FilmSummary, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -240,6 +244,7 @@ class JobDetail:
         tables shortened to their length) and, when unreadable, ``manifest_error``."""
         out: dict[str, Any] = {
             "job": {**self.job.to_dict(), "films": [f.to_dict() for f in self.films]},
+            "timeline": [e.to_dict() for e in self.timeline],
             "manifest": _without_lut_data(self.manifest) if self.manifest is not None else None}
         if self.manifest is None:
             out["manifest_error"] = self.manifest_error
@@ -311,6 +316,19 @@ class JobService:
                                          f"{', '.join(m.value for m in JobState)}") from None
         return self.store.list(wanted)
 
+    def page(self, where: JobFilter | None = None, limit: int = 50,
+             cursor: str | None = None) -> JobPage:
+        """One page of jobs, newest first, with the films of its jobs (two queries, whatever the
+        number of jobs): ``where`` filters by state, printer, calling AE title, creation time and
+        label text; ``cursor`` is the previous page's ``next_cursor`` (keyset pagination).
+
+        Raises
+        ------
+        ValueError
+            A malformed cursor, a limit outside 1 … 1000, or a time without a time zone.
+        """
+        return self.store.page(where, limit, cursor)
+
     def get(self, job_id: str) -> Job:
         """One job's row. Raises :class:`UnknownJobError`."""
         return lifecycle.known(self.store, job_id)
@@ -329,10 +347,11 @@ class JobService:
         """
         job = self.get(job_id)
         films = tuple(self.store.films(job.job_id))
+        timeline = tuple(self.store.timeline(job.job_id))
         try:
-            return JobDetail(job, films, read_manifest(self.spool, job))
+            return JobDetail(job, films, read_manifest(self.spool, job), timeline=timeline)
         except (SpoolError, OSError, ValueError) as exc:
-            return JobDetail(job, films, None, f"manifest unreadable: {exc}")
+            return JobDetail(job, films, None, f"manifest unreadable: {exc}", timeline)
 
     def cancel(self, job_id: str, actor: str | None = None) -> Job:
         """Cancel a job (:func:`printserver.jobs.lifecycle.cancel`): a waiting one at once, a

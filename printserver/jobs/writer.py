@@ -26,9 +26,10 @@ class JobWriter:
     store: JobStore
 
     def submit(self, job: Job, manifest: Manifest,
-               files: Mapping[str, bytes | StagedFile]) -> Job:
+               files: Mapping[str, bytes | StagedFile], actor: str = "") -> Job:
         """Write ``job``'s folder (``manifest`` and pixel ``files``), then its row; return the
-        job as stored (with the manifest's SHA-256).
+        job as stored (with the manifest's SHA-256). ``actor`` is who submitted it, for its
+        timeline (default: the job's calling AE title).
 
         Raises
         ------
@@ -44,7 +45,7 @@ class JobWriter:
         sha = self.spool.write_job(job.spool_dir, manifest, files)
         job = replace(job, manifest_sha256=sha)
         try:
-            self.store.add(job)
+            self.store.add(job, actor=actor)
         except BaseException:
             self.spool.remove_job(job.spool_dir)
             raise
