@@ -91,7 +91,8 @@ def get_printer(printer: PrinterConfig, uid: str | None, requested: Sequence[int
 def configuration_dataset(printer: PrinterConfig, limits: LimitsConfig) -> Dataset:
     """Printer Configuration Sequence (2000,001E), PS3.4 Table H.4-26: one item (grayscale meta)."""
     item = Dataset()
-    item.SOPClassesSupported = [GRAYSCALE_META, ANNOTATION_BOX, PRINT_JOB, PRESENTATION_LUT]
+    item.SOPClassesSupported = [GRAYSCALE_META, ANNOTATION_BOX, PRINT_JOB] + (
+        [PRESENTATION_LUT] if printer.supports_presentation_lut else [])
     item.MaximumMemoryAllocation = 0
     item.MemoryBitDepth = 16
     item.PrintingBitDepth = 12 if printer.supports_12_bit else 8
@@ -139,6 +140,9 @@ def configuration_dataset(printer: PrinterConfig, limits: LimitsConfig) -> Datas
         item.DefaultSmoothingType = printer.smoothing_types[0]
         if len(printer.smoothing_types) > 1:
             item.OtherSmoothingTypesAvailable = list(printer.smoothing_types[1:])
+    if printer.configuration_choices:
+        # Configuration Information Description (2010,0152), LT: the values this printer takes
+        item.ConfigurationInformationDescription = "\r\n".join(printer.configuration_choices)
     item.MaximumCollatedFilms = limits.max_film_boxes_per_session
     item.DecimateCropResult = "DEF DECIMATE"
     item.Manufacturer = printer.manufacturer
