@@ -491,4 +491,6 @@ def load_config(path: str | Path | None = None, *, data_dir: str | Path | None =
         cfg = dataclasses.replace(cfg, dicom=dataclasses.replace(cfg.dicom, port=dicom_port))
     if web_port is not None:
         cfg = dataclasses.replace(cfg, web=dataclasses.replace(cfg.web, port=web_port))
-    return cfg
+    from printserver.profiles.effective import effective_config  # it needs this module's types
+
+    return effective_config(cfg)

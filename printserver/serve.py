@@ -27,6 +27,7 @@ from printserver.config import Config, load_config
 from printserver.errors import PrintserverError
 from printserver.jobs.housekeeping import Housekeeper
 from printserver.jobs.pool import WorkerPool
+from printserver.jobs.services import refresh_downstream
 from printserver.scp.server import PrintServer
 from printserver.scu.reactor_gate import check_pynetdicom
 
@@ -65,6 +66,9 @@ class ServeNode:
         # -- the job store's schema: created or migrated here (``printserver db upgrade``),
         #    before anything below opens the job store --------------------------------------------
         check_pynetdicom()  # the dicom and pacs outputs' SCU, before any worker needs it
+        # printers with profile = "downstream": ask their film printers now, so that every part
+        # below uses the answer (a film printer that does not answer keeps its previous one)
+        self.config, _asked = refresh_downstream(self.config)
         self.server = PrintServer(self.config)
         try:
             self.server.start()

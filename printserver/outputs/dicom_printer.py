@@ -44,6 +44,10 @@ retry would print the films already printed a second time).
 printer for its Printer Status and Printer Status Info, so that our own Printer SOP instance
 passes on the film printer's state (e.g. FAILURE / FILM JAM), or PRINTER DOWN when it cannot be
 reached.
+
+**Capabilities.** :meth:`DicomPrinterOutput.ask_capabilities` asks the film printer for all its
+Printer attributes and its Printer Configuration Retrieval answer (PS3.4 H.4.6.2, H.4.11), for a
+printer whose ``profile`` is ``downstream`` (:mod:`printserver.profiles.downstream`).
 """
 
 from __future__ import annotations
@@ -57,8 +61,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydicom.dataset import Dataset
 from pynetdicom import build_context
-from pynetdicom.sop_class import BasicGrayscalePrintManagementMeta, Printer, PrinterInstance
+from pynetdicom.association import Association
+from pynetdicom.sop_class import (BasicGrayscalePrintManagementMeta, Printer,
+                                  PrinterConfigurationRetrieval,
+                                  PrinterConfigurationRetrievalInstance, PrinterInstance)
 
 from printserver.config import Config, PrinterConfig
 from printserver.gsdf.pipeline import od_to_pvalues
@@ -72,6 +80,7 @@ from printserver.outputs.base import DeviceStatus, Output, OutputError, OutputUn
 from printserver.outputs.dicom_peer import output_peer, peer_unavailable
 from printserver.outputs.pvalue_films import (PVALUE_BITS, forward_values, image_box_pvalues,
                                               pvalue_films, rescale)
+from printserver.profiles.downstream import DownstreamAnswer
 from printserver.scu.images import ImageSource, PrintImage
 from printserver.scu.peer import AssociationError, ContextsRefused, connect
 from printserver.scu.result import SUCCESS, WARNING, PrintResult, status_category
@@ -300,6 +309,61 @@ class DicomPrinterOutput(Output):
         info = str(reply.get("PrinterStatusInfo", "") or printer_status)
         return DeviceStatus(printer_status, info, "" if printer_status == PrinterStatus.NORMAL
                             else f"{self.where} reports {printer_status} {info}")
+
+    def ask_capabilities(self) -> DownstreamAnswer:
+        """N-GET of the film printer's Printer SOP instance (all attributes) and, when it accepts
+        the context, of its Printer Configuration Retrieval instance (PS3.4 H.4.6.2, H.4.11).
+
+        Returns
+        -------
+        DownstreamAnswer
+            Both answers; ``problem`` says what the film printer did not answer (e.g. it refused
+            the Printer Configuration Retrieval context, as DCMTK's dcmprscp does).
+
+        Raises
+        ------
+        OutputUnavailable
+            No connection, association rejected, or no answer to the N-GETs.
+        """
+        contexts = [build_context(BasicGrayscalePrintManagementMeta, TRANSFER_SYNTAXES),
+                    build_context(PrinterConfigurationRetrieval, TRANSFER_SYNTAXES)]
+        try:
+            assoc = connect(self.peer, contexts,
+                            required={BasicGrayscalePrintManagementMeta: META_NAME})
+        except AssociationError as exc:
+            raise peer_unavailable(exc) from exc
+        problems = []
+        try:
+            printer = self._get(assoc, Printer, PrinterInstance,
+                                BasicGrayscalePrintManagementMeta, "Printer", problems)
+            configuration = None
+            if any(str(cx.abstract_syntax) == PrinterConfigurationRetrieval
+                   for cx in assoc.accepted_contexts):
+                configuration = self._get(assoc, PrinterConfigurationRetrieval,
+                                          PrinterConfigurationRetrievalInstance, None,
+                                          "Printer Configuration Retrieval", problems)
+            else:
+                problems.append("Printer Configuration Retrieval not supported (context refused)")
+        finally:
+            if assoc.is_established:
+                assoc.release()
+        for problem in problems:
+            log.warning("printer %s: %s: %s", self.printer.ae_title, self.where, problem)
+        return DownstreamAnswer.from_datasets(self.printer.ae_title, self.where, printer,
+                                              configuration, "; ".join(problems))
+
+    def _get(self, assoc: Association, class_uid: str, instance_uid: str, meta: str | None,
+             what: str, problems: list[str]) -> Dataset | None:
+        """N-GET every attribute of one instance; a failure is noted in ``problems``."""
+        status, reply = assoc.send_n_get([], class_uid, instance_uid, meta_uid=meta)
+        code = int(status.Status) if status is not None and "Status" in status else None
+        if code is None:
+            raise OutputUnavailable(f"{self.where} is unavailable: no answer to N-GET {what}",
+                                    PrinterStatusInfo.PRINTER_DOWN)
+        if status_category(code) not in (SUCCESS, WARNING) or reply is None:
+            problems.append(f"N-GET {what} answered 0x{code:04X}")
+            return None
+        return reply
 
     def _sessions(self, sends: Sequence[FilmSend]) -> list[list[FilmSend]]:
         """Film sessions to open: consecutive one-image films with equal options share one."""

@@ -119,7 +119,8 @@ def configuration_dataset(printer: PrinterConfig, limits: LimitsConfig) -> Datas
     names = list(printer.display_formats) or ["STANDARD\\1,1", "STANDARD\\1,2", "STANDARD\\2,2",
                                                "STANDARD\\2,3", "STANDARD\\3,4", "STANDARD\\4,4",
                                                "STANDARD\\4,5", "STANDARD\\5,6"]
-    names += [n for n in printer.named_formats if n not in names]
+    if not printer.display_formats:  # a display_formats list restricts the named ones too
+        names += [n for n in printer.named_formats if n not in names]
     for resolution, dpi in printer.resolution_dpi.items():
         for name in names:
             f = Dataset()
