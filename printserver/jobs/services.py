@@ -345,6 +345,8 @@ class ImageSummary:
     bits_stored: int
     photometric_interpretation: str
     file: str
+    #: Configuration Information (2010,0150) of the image box as received ("" = none)
+    configuration_information: str = ""
 
 
 @dataclass(frozen=True)
@@ -357,6 +359,9 @@ class FilmSummary:
     film_orientation: str
     image_boxes: int
     images: tuple[ImageSummary, ...]
+    #: Configuration Information (2010,0150) of the film box as received ("" = none): what a
+    #: downstream film printer is sent unchanged
+    configuration_information: str = ""
 
 
 @dataclass(frozen=True)
@@ -401,11 +406,13 @@ def _film_summaries(manifest: Manifest | None) -> tuple[FilmSummary, ...]:
     for n, film in enumerate(manifest["films"], start=1):
         a = film["attributes"]
         images = tuple(ImageSummary(b["position"], im["columns"], im["rows"], im["bits_stored"],
-                                    im["photometric_interpretation"], im["file"])
+                                    im["photometric_interpretation"], im["file"],
+                                    str(b["attributes"].get("ConfigurationInformation") or ""))
                        for b in film["image_boxes"] if (im := b["image"]))
         films.append(FilmSummary(n, str(a.get("ImageDisplayFormat", "")),
                                  str(a.get("FilmSizeID", "")), str(a.get("FilmOrientation", "")),
-                                 len(film["image_boxes"]), images))
+                                 len(film["image_boxes"]), images,
+                                 str(a.get("ConfigurationInformation") or "")))
     return tuple(films)
 
 

@@ -17,6 +17,8 @@ N-DELETE Film Session and A-RELEASE). Two modes, ``output.mode``:
     ``output.rows`` × ``output.columns`` (set these to the film printer's pixel matrix; its
     Printer Configuration Retrieval SOP Class, where it has one, tells them). Consecutive films
     with the same film options share one film session.
+    The film box's Configuration Information goes with it unchanged (image-box-level values
+    cannot: the image boxes are composed into one image).
 
 ``boxes``
     The image boxes as received, one film session per film: the film box's Image Display Format,
@@ -26,7 +28,8 @@ N-DELETE Film Session and A-RELEASE). Two modes, ``output.mode``:
     here too and the P-values are sent at 12 bits under the printer's default IDENTITY, except
     ``LIN OD``, which defines densities rather than P-values and is forwarded as the Presentation
     LUT Shape LIN OD with the stored values. An empty box between filled ones is sent as a flat
-    image at the Empty Image Density, so that every image keeps its position. Not forwarded
+    image at the Empty Image Density, so that every image keeps its position. Configuration
+    Information of the film box and of each image box is forwarded unchanged. Not forwarded
     (the Print SCU library does not send them): image-box-level magnification, densities and
     Requested Image Size, Border / Empty Image Density, Trim, annotation boxes.
 
@@ -105,6 +108,23 @@ class FilmSend:
     images: list[PrintImage] = field(default_factory=list)
 
 
+def _configuration(attributes: Mapping[str, Any]) -> str | None:
+    """Configuration Information (2010,0150) as received: the film printer is the one that
+    understands it (ST, forwarded byte for byte)."""
+    value = attributes.get("ConfigurationInformation")
+    return str(value) if value else None
+
+
+def _film_attributes(manifest: Mapping[str, Any], number: int) -> Mapping[str, Any]:
+    return manifest["films"][number - 1].get("attributes", {})
+
+
+def _box_configuration(manifest: Mapping[str, Any], number: int, position: int) -> str | None:
+    boxes = manifest["films"][number - 1].get("image_boxes", [])
+    return next((_configuration(b.get("attributes", {})) for b in boxes
+                 if b.get("position") == position), None)
+
+
 def _session_options(manifest: Mapping[str, Any]) -> dict[str, Any]:
     """Film session attributes forwarded (PS3.4 Table H.4-2)."""
     a = manifest.get("film_session", {}).get("attributes", {})
@@ -133,7 +153,9 @@ def composed_sends(manifest: Mapping[str, Any], load: PixelLoader, printer: Prin
             film_size_id=geometry.film_size.film_size_id,
             film_orientation=geometry.orientation.value,
             min_density=int(round(density.min_density * 100)),
-            max_density=int(round(density.max_density * 100)), **session)
+            max_density=int(round(density.max_density * 100)),
+            configuration_information=_configuration(_film_attributes(manifest, film.number)),
+            **session)
         image = PrintImage(film.pvalues, PVALUE_BITS, f"film {film.number} (composed)")
         sends.append(FilmSend(film.number, options, [image]))
         preview = write_png_preview(preview_folder / f"{job_id}_film{film.number:02d}.png",
@@ -177,7 +199,9 @@ def box_sends(manifest: Mapping[str, Any], load: PixelLoader, printer: PrinterCo
             film_size_id=film.film_size_id, film_orientation=film.film_orientation,
             magnification_type=film.magnification_type, min_density=film.min_density,
             max_density=film.max_density,
-            presentation_lut_shape="LIN OD" if lin_od else None, **session)
+            presentation_lut_shape="LIN OD" if lin_od else None,
+            configuration_information=_configuration(_film_attributes(manifest, number)),
+            **session)
         by_position = {i.image_box_position: i for i in images if i.image_box_position <= boxes}
         last = max(by_position, default=0)
         gap = None
@@ -196,8 +220,10 @@ def box_sends(manifest: Mapping[str, Any], load: PixelLoader, printer: PrinterCo
             else:
                 pixels = image_box_pvalues(image, _effective_plut(image, film))
             aspect = image.pixel_aspect_ratio
-            send.images.append(PrintImage(pixels, PVALUE_BITS, f"film {number} box {position}",
-                                          aspect_ratio=None if aspect[0] == aspect[1] else aspect))
+            send.images.append(PrintImage(
+                pixels, PVALUE_BITS, f"film {number} box {position}",
+                aspect_ratio=None if aspect[0] == aspect[1] else aspect,
+                configuration_information=_box_configuration(manifest, number, position)))
         if send.images:
             sends.append(send)
     return sends
