@@ -15,7 +15,9 @@ prints it:
   default with warning 0116 (Max Density 320 is clamped to 300 with B605), and the job holds
   exactly the pixels dcmprscu sent;
 * with ``strict_attributes = true`` the same film is refused with 0106 naming the attribute, and
-  nothing is queued.
+  nothing is queued;
+* a printserver printer with the entry as its emulation profile (``profile = "dcmtk:…#NAME"``)
+  answers every request with Success.
 """
 
 from __future__ import annotations
@@ -228,3 +230,22 @@ def test_sample_printer_refused_when_strict(sample_print: Any, caplog: Any, name
     assert any(f"INVALID_ATTRIBUTE_VALUE (0x0106): {attribute}" in r.getMessage()
                for r in caplog.records), caplog.text
     assert out.server.store.list() == []
+
+
+@pytest.mark.parametrize("name", list(PRINTERS))
+def test_sample_printer_emulated_by_its_profile_answers_success(sample_print: Any,
+                                                                name: str) -> None:
+    """printserver emulating the same entry (``profile = "dcmtk:…#NAME"``) takes every value the
+    client sends as its own: every response is 0000, and the film keeps them all."""
+    out = sample_print(name, f'[[printers]]\nprofile = "dcmtk:{SAMPLE}#{name}"\n')
+    out.result.assert_ok()
+    (job,) = out.server.store.list()
+    manifest = out.server.spool.load_manifest(job)
+    attributes = manifest["films"][0]["attributes"]
+    session = manifest["film_session"]["attributes"]
+    assert attributes["FilmSizeID"] == first(out.entry, "FilmSizeID")
+    assert session["MediumType"] == first(out.entry, "MediumType")
+    assert session["FilmDestination"] == first(out.entry, "FilmDestination")
+    assert int(attributes["MaxDensity"]) == int(first(out.entry, "MaxDensity") or 0)
+    if first(out.entry, "SmoothingType"):
+        assert attributes["SmoothingType"] == first(out.entry, "SmoothingType")
