@@ -191,3 +191,16 @@ def test_printer_answers_and_validates_with_its_profile(tmp_path: Path) -> None:
             assert fb.dataset.FilmSizeID == "8INX10IN"
     finally:
         srv.stop()
+
+
+def test_profiles_sit_with_the_configuration() -> None:
+    """printserver/profiles/ is configuration-level: it imports no part of the pipeline (the
+    film printer is asked by the dicom output, printserver.outputs.dicom_printer)."""
+    from test_layering import GRAPH
+
+    allowed = ("printserver.profiles", "printserver.config", "printserver.errors",
+               "printserver.vocabulary", "printserver.durable")
+    for module, imported in GRAPH.items():
+        if module.startswith("printserver.profiles"):
+            outside = {m for m in imported if not m.startswith(allowed)}
+            assert not outside, f"{module} imports {sorted(outside)}"

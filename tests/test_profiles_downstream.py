@@ -13,14 +13,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from conftest import require_tool
 from dcmtk_print import DcmprscpServer
 from printserver.config import load_config
+from printserver.jobs.services import refresh_downstream
+from printserver.jobs.worker import Worker
 from printserver.profiles import downstream
-from scp_fixtures import (META, PRINTER, PRINTER_CONFIGURATION, PRINTER_CONFIGURATION_INSTANCE,
-                          PRINTER_INSTANCE, InProcessServer, PrintSCU, free_port)
+from scp_fixtures import (FILM_BOX, IMAGE_BOX, META, PRINTER, PRINTER_CONFIGURATION,
+                          PRINTER_CONFIGURATION_INSTANCE, PRINTER_INSTANCE, InProcessServer,
+                          PrintSCU, free_port, image_box_ds)
 
 REPO = Path(__file__).resolve().parent.parent
 #: the film printer: a printserver with its own, non-default capabilities
@@ -167,3 +171,38 @@ def test_dcmprscp_without_printer_configuration_retrieval(tmp_path: Path) -> Non
     view = shown(config, data)
     assert "Printer Configuration Retrieval not supported" in view["profile_source"]
     assert view["values"]["film_sizes"]["origin"] == "default"
+
+
+def test_the_renderer_and_output_use_the_profiles_resolution(tmp_path: Path) -> None:
+    """The effective printer is the same for the SCP and the renderer: a film printer offering
+    only 30 dpi makes printserver compose the film at 30 dpi (14INX17IN portrait: 510 × 420)
+    and send it so; the SCP accepted the film box with the film printer's film size."""
+    film_printer = InProcessServer(tmp_path / "filmprinter", '[[printers]]\nae_title = "FILMPRN"\n'
+                                   'resolution_dpi = { STANDARD = 30 }\n')
+    try:
+        root = tmp_path / "up"
+        root.mkdir()
+        toml = upstream_toml(film_printer.port, "composed")
+        (root / "printserver.toml").write_text(toml)
+        _config, (asked,) = refresh_downstream(
+            load_config(root / "printserver.toml", data_dir=root / "var"))
+        assert asked.answered, asked.message
+        up = InProcessServer(root, toml)
+        try:
+            assert up.config.printers[0].resolution_dpi == {"STANDARD": 30.0}
+            with up.scu(called="UP") as scu:
+                fb = scu.film_box(scu.film_session(), FilmSizeID="14INX17IN")
+                assert fb.status == 0, hex(fb.status)
+                box = fb.dataset.ReferencedImageBoxSequence[0].ReferencedSOPInstanceUID
+                pixels = np.full((16, 16), 2000, np.uint16)
+                assert scu.set(IMAGE_BOX, box, image_box_ds(1, pixels)).status == 0
+                assert scu.action(FILM_BOX, fb.affected_uid).status == 0
+            done = Worker(up.config, up.store, up.spool, "test:up").run_once()
+            assert done is not None and done.message.startswith("1 film(s)"), done
+        finally:
+            up.stop()
+        (received,) = film_printer.store.list()
+        image = film_printer.spool.load_manifest(received)["films"][0]["image_boxes"][0]["image"]
+        assert (image["rows"], image["columns"]) == (510, 420)
+    finally:
+        film_printer.stop()
