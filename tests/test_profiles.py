@@ -204,3 +204,16 @@ def test_profiles_sit_with_the_configuration() -> None:
         if module.startswith("printserver.profiles"):
             outside = {m for m in imported if not m.startswith(allowed)}
             assert not outside, f"{module} imports {sorted(outside)}"
+
+
+def test_effective_printer_of_a_printer_built_in_code(tmp_path: Path) -> None:
+    """Values given in code count as set (they are not reset to the defaults), and resolving
+    again changes nothing."""
+    from printserver.config import PrinterConfig
+    from printserver.profiles.effective import effective_printer
+
+    built = PrinterConfig(ae_title="CODE", profile=f"dcmtk:{DEBIAN_CFG}#IHEFULL", max_density=280)
+    once = effective_printer(built, tmp_path)
+    assert (once.ae_title, once.max_density) == ("CODE", 280)
+    assert once.origins["max_density"] == "config" and once.origins["min_density"] == "profile"
+    assert effective_printer(once, tmp_path) == once

@@ -78,6 +78,8 @@ def effective_printer(printer: PrinterConfig, data_dir: Path) -> PrinterConfig:
 
     Idempotent: the keys the file set are kept in ``printer.configured``, every other key is
     decided again (profile or built-in default), so a profile that changed is taken over whole.
+    A printer built in code (never resolved, nothing recorded) counts every key that differs
+    from the built-in default as set.
 
     Raises
     ------
@@ -87,10 +89,14 @@ def effective_printer(printer: PrinterConfig, data_dir: Path) -> PrinterConfig:
     """
     values, source = profile_values(printer, data_dir)
     defaults = type(printer)()
+    configured = printer.configured
+    if not configured and not printer.origins:  # built in code, not read from a file
+        configured = frozenset(k for k in settable_keys(printer)
+                               if getattr(printer, k) != getattr(defaults, k))
     changes: dict[str, Any] = {}
     origins: dict[str, str] = {}
     for key in settable_keys(printer):
-        if key in printer.configured:
+        if key in configured:
             origins[key] = CONFIG
         elif key in values:
             changes[key], origins[key] = values[key], PROFILE
@@ -104,7 +110,8 @@ def effective_printer(printer: PrinterConfig, data_dir: Path) -> PrinterConfig:
         if origins[list_key] == CONFIG and origins[default_key] != CONFIG and chosen not in listed:
             changes[default_key], origins[default_key] = next(iter(listed)), CONFIG
     try:
-        return dataclasses.replace(printer, **changes, origins=origins, profile_source=source)
+        return dataclasses.replace(printer, **changes, configured=configured, origins=origins,
+                                   profile_source=source)
     except ConfigError as exc:
         raise ConfigError(f"{exc} (with profile {printer.profile!r}: {source})") from None
 
