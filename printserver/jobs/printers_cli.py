@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from printserver.config import load_config
+from printserver.config import Config, load_config
 from printserver.jobs.cli import actor
-from printserver.jobs.services import Services
+from printserver.jobs.services import Services, printer_settings, refresh_downstream
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,8 +65,12 @@ def _common(q: argparse.ArgumentParser) -> None:
     q.add_argument("--data-dir", metavar="DIR", help="data folder")
 
 
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config, data_dir=args.data_dir)
+
+
 def _services(args: argparse.Namespace) -> Services:
-    return Services.open(load_config(args.config, data_dir=args.data_dir))
+    return Services.open(_config(args))
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -104,8 +108,7 @@ def _text(value: object) -> str:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    with _services(args) as services:
-        settings = services.printers.settings(args.ae_title)
+    settings = printer_settings(_config(args), args.ae_title)  # the configuration alone
     if args.json:
         print(json.dumps(settings.to_dict(), indent=1))
         return 0
@@ -123,8 +126,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_refresh(args: argparse.Namespace) -> int:
-    with _services(args) as services:
-        results = services.printers.refresh(args.ae_titles or None)
+    _refreshed, results = refresh_downstream(_config(args), args.ae_titles or None)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=1))
     else:

@@ -188,6 +188,35 @@ class ProfileRefresh:
         return asdict(self)
 
 
+def find_printer(config: Config, ae_title: str) -> PrinterConfig:
+    """The printer ``ae_title`` of ``config`` (exactly that title: no default printer).
+
+    Raises
+    ------
+    UnknownPrinterError
+    """
+    title = ae_title.strip()
+    for printer in config.printers:
+        if printer.ae_title == title:
+            return printer
+    raise UnknownPrinterError(ae_title, (p.ae_title for p in config.printers))
+
+
+def printer_settings(config: Config, ae_title: str) -> PrinterSettings:
+    """Every effective value of a printer and its origin, from the configuration alone (no job
+    store needed: ``printers show`` works before ``serve`` ever ran).
+
+    Raises
+    ------
+    UnknownPrinterError
+    """
+    printer = find_printer(config, ae_title)
+    return PrinterSettings(
+        printer.ae_title, printer.profile, printer.profile_source,
+        tuple(Setting(key, _plain(getattr(printer, key)), printer.origins.get(key, "default"))
+              for key in settable_keys(printer)))
+
+
 def refresh_downstream(config: Config, ae_titles: Iterable[str] | None = None
                        ) -> tuple[Config, list[ProfileRefresh]]:
     """Ask the DICOM film printer of every printer whose ``profile`` is ``downstream`` (or of the
@@ -206,10 +235,8 @@ def refresh_downstream(config: Config, ae_titles: Iterable[str] | None = None
         A named printer's profile is not ``downstream``, or an answer cannot be saved.
     """
     wanted = None if ae_titles is None else [a.strip() for a in ae_titles]
-    known = {p.ae_title for p in config.printers}
     for title in wanted or ():
-        if title not in known:
-            raise UnknownPrinterError(title, known)
+        find_printer(config, title)
     results = []
     for printer in config.printers:
         downstream_profile = printer.profile.strip().lower() == "downstream"
@@ -269,11 +296,7 @@ class PrinterService:
         ------
         UnknownPrinterError
         """
-        title = ae_title.strip()
-        for printer in self.config.printers:
-            if printer.ae_title == title:
-                return printer
-        raise UnknownPrinterError(ae_title, (p.ae_title for p in self.config.printers))
+        return find_printer(self.config, ae_title)
 
     def status(self, ae_title: str) -> PrinterStatusPair:
         """(Printer Status, Printer Status Info) of a printer now, as Printer N-GET answers."""
@@ -283,12 +306,8 @@ class PrinterService:
                               limits.max_queued_jobs)
 
     def settings(self, ae_title: str) -> PrinterSettings:
-        """Every effective value of a printer and its origin. Raises :class:`UnknownPrinterError`."""
-        printer = self.config_of(ae_title)
-        return PrinterSettings(
-            printer.ae_title, printer.profile, printer.profile_source,
-            tuple(Setting(key, _plain(getattr(printer, key)),
-                          printer.origins.get(key, "default")) for key in settable_keys(printer)))
+        """Every effective value of a printer and its origin (:func:`printer_settings`)."""
+        return printer_settings(self.config, ae_title)
 
     def refresh(self, ae_titles: Iterable[str] | None = None) -> list[ProfileRefresh]:
         """Ask the ``downstream`` film printers again (:func:`refresh_downstream`); these services
@@ -628,4 +647,4 @@ class Services:
 __all__ = ["FilmFileError", "FilmFileKind", "FilmFileMissing", "FilmFileRefused", "FilmSummary",
            "ImageSummary", "JobDetail", "JobService", "PrinterService", "PrinterSettings",
            "PrinterView", "ProfileRefresh", "Services", "Setting", "UnknownJobError",
-           "UnknownPrinterError", "refresh_downstream"]
+           "UnknownPrinterError", "find_printer", "printer_settings", "refresh_downstream"]
