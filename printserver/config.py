@@ -33,7 +33,38 @@ from pathlib import Path
 from typing import Any
 
 from printserver.errors import ConfigError
-from printserver.vocabulary import FILM_SIZES, FilmOrientation, MagnificationType, MediumType
+from printserver.vocabulary import (FILM_SIZES, FilmOrientation, MagnificationType, MediumType,
+                                    VocabularyError, parse_density)
+
+#: metadata of the fields printserver fills itself: never read from the file
+INTERNAL = {"internal": True}
+
+
+@dataclass(frozen=True)
+class WorklistConfig:
+    """A Modality Worklist provider (PS3.4 K.6) the ``pacs`` output asks for the patient of a
+    film whose Film Session Label or annotation carries an Accession Number (``outputs.md``)."""
+
+    #: the worklist SCP; empty host = no worklist
+    host: str = ""
+    port: int = 0
+    called_aet: str = ""
+    calling_aet: str = "PRINTSERVER"
+    #: seconds for connecting, association negotiation and the C-FIND answers
+    timeout: float = 10.0
+    #: regular expression searched in the Film Session Label, then in the annotation texts,
+    #: with the named group accession_number
+    accession_pattern: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+    def __post_init__(self) -> None:
+        if self.enabled and (not self.port or not self.called_aet or not self.accession_pattern):
+            raise ConfigError("output.worklist needs host, port, called_aet and accession_pattern")
+        if not self.timeout > 0:
+            raise ConfigError("output.worklist.timeout must be > 0")
 
 
 @dataclass(frozen=True)
@@ -68,13 +99,24 @@ class OutputConfig:
     #: pacs: regular expression searched in the Film Session Label, named groups patient_id,
     #: patient_name, accession_number (see docs/outputs.md); empty = not used
     patient_pattern: str = ""
+    #: pacs: the Modality Worklist provider asked for the patient by Accession Number
+    worklist: WorklistConfig = field(default_factory=WorklistConfig)
 
 
 @dataclass(frozen=True)
 class PrinterConfig:
-    """One printer, selected by the called AE title (see ``../shared/DESIGN.md``, Printers)."""
+    """One printer, selected by the called AE title (see ``../shared/DESIGN.md``, Printers).
+
+    The printer a :class:`Config` from :func:`load_config` holds is the *effective* one: its
+    ``profile`` applied under the keys the file sets (:mod:`printserver.profiles.effective`);
+    ``origins`` says where each value came from.
+    """
 
     ae_title: str = "PRINTSCP"
+    #: where accepted values and defaults come from besides this table: empty (none),
+    #: ``dcmtk:PATH#ENTRY`` (a printer entry of DCMTK's dcmpstat.cfg) or ``downstream`` (the
+    #: DICOM film printer of the dicom output, as it answered); keys set here override it
+    profile: str = ""
     #: Printer Name (2110,0030) as the Printer SOP instance answers it
     name: str = "printserver"
     manufacturer: str = "printserver project"
@@ -112,8 +154,16 @@ class PrinterConfig:
         "SLIDE": "STANDARD\\4,5", "SUPERSLIDE": "STANDARD\\6,6", "CUSTOM\\1": "ROW\\1,2"})
     #: Annotation Display Format ID → number of annotation boxes (the layout is documented)
     annotation_formats: dict[str, int] = field(default_factory=lambda: {"LABEL": 1, "BOTTOM": 4})
-    #: Configuration Information values accepted (first is the default); empty string = none
-    configuration_information: tuple[str, ...] = ("",)
+    #: annotation boxes made for an Annotation Display Format ID the printer does not define
+    #: (accepted with warning 0116 unless strict): one text line across the top of the film
+    unknown_annotation_boxes: int = 6
+    #: Configuration Information (ST) values accepted, compared as text; empty = any value (kept
+    #: with the job, forwarded by a dicom output); the first is the default ("" = none)
+    configuration_information: tuple[str, ...] = ()
+    #: Border Density / Empty Image Density when the SCU sends none: BLACK, WHITE or hundredths
+    #: of OD
+    default_border_density: str = "BLACK"
+    default_empty_image_density: str = "BLACK"
     #: unprinted margin on every edge of the film, mm (the printable area is the rest)
     printable_margin_mm: float = 0.0
     #: gap between neighbouring image boxes (and the LABEL line), mm; filled with Border Density
@@ -123,7 +173,26 @@ class PrinterConfig:
     characteristic_file: str = ""
     supports_trim: bool = True
     supports_12_bit: bool = True
+    #: Presentation LUT SOP Class and the Illumination / Reflected Ambient Light / Referenced
+    #: Presentation LUT attributes (PS3.4 H.4.9); false: 0118 / unsupported attributes
+    supports_presentation_lut: bool = True
     output: OutputConfig = field(default_factory=OutputConfig)
+    #: keys the configuration file set (filled by load_config; they override the profile)
+    configured: frozenset[str] = field(default=frozenset(), compare=False, metadata=INTERNAL)
+    #: key → "default", "profile" or "config": where each effective value came from
+    origins: dict[str, str] = field(default_factory=dict, compare=False, metadata=INTERNAL)
+    #: what the profile's values are (e.g. "downstream: answered by ... at ..."), for display
+    profile_source: str = field(default="", compare=False, metadata=INTERNAL)
+
+    @property
+    def configuration_choices(self) -> tuple[str, ...]:
+        """The Configuration Information values accepted (empty: any)."""
+        return tuple(v for v in self.configuration_information if v)
+
+    @property
+    def default_configuration_information(self) -> str:
+        """Configuration Information when the SCU sends none ("" = none)."""
+        return self.configuration_information[0] if self.configuration_information else ""
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.film_sizes if s not in FILM_SIZES]
@@ -140,6 +209,13 @@ class PrinterConfig:
                               f"{self.default_resolution!r} is not in resolution_dpi")
         if not 1 <= len(self.ae_title.strip()) <= 16:
             raise ConfigError(f"printer AE title {self.ae_title!r} must be 1 to 16 characters")
+        for key in ("default_border_density", "default_empty_image_density"):
+            try:
+                parse_density(getattr(self, key), key)
+            except VocabularyError as exc:
+                raise ConfigError(f"printer {self.ae_title}: {exc}") from None
+        if self.unknown_annotation_boxes < 0:
+            raise ConfigError(f"printer {self.ae_title}: unknown_annotation_boxes must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -311,13 +387,16 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{where or 'config'}: expected a table")
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    fields = dataclasses.fields(cls)
+    names = {f.name for f in fields if not f.metadata.get("internal")}
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         dotted = f"{where}.{key}" if where else key
         if key not in names:
             raise ConfigError(f"unknown configuration key {dotted!r}")
         kwargs[key] = _convert(hints[key], value, dotted)
+    if any(f.name == "configured" for f in fields):
+        kwargs["configured"] = frozenset(data)
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
@@ -393,7 +472,16 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
 
 def load_config(path: str | Path | None = None, *, data_dir: str | Path | None = None,
                 dicom_port: int | None = None, web_port: int | None = None) -> Config:
-    """Load the configuration from ``path`` (or the defaults), then apply command-line overrides."""
+    """Load the configuration from ``path`` (or the defaults), apply command-line overrides, then
+    the printers' profiles (:func:`printserver.profiles.effective.effective_config`): the printers
+    of the result are the effective ones every part of printserver uses.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read, has unknown keys or wrong types, or a printer's profile cannot
+        be read or does not fit the keys the file sets.
+    """
     data: dict[str, Any] = {}
     if path is not None:
         p = Path(path)
@@ -411,4 +499,6 @@ def load_config(path: str | Path | None = None, *, data_dir: str | Path | None =
         cfg = dataclasses.replace(cfg, dicom=dataclasses.replace(cfg.dicom, port=dicom_port))
     if web_port is not None:
         cfg = dataclasses.replace(cfg, web=dataclasses.replace(cfg.web, port=web_port))
-    return cfg
+    from printserver.profiles.effective import effective_config  # it needs this module's types
+
+    return effective_config(cfg)

@@ -26,3 +26,23 @@ def write_synced(path: Path, data: bytes | memoryview) -> None:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def replace_durably(path: Path, data: bytes) -> None:
+    """Make ``path`` hold ``data``, whole or not at all, durably: stage a temporary file beside
+    it, fsync it, rename it over ``path``, fsync the folder. A crash leaves the old file or the
+    new one (and perhaps a ``.*.tmp`` file), never a part of either.
+
+    Raises
+    ------
+    OSError
+        The folder is not writable, the disk is full, ... (the temporary file is removed).
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write_synced(tmp, data)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_path(path.parent)

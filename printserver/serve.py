@@ -28,6 +28,7 @@ from printserver.errors import PrintserverError
 from printserver.jobs.housekeeping import Housekeeper
 from printserver.jobs.migrate import upgrade
 from printserver.jobs.pool import WorkerPool
+from printserver.jobs.services import refresh_downstream
 from printserver.scp.server import PrintServer
 from printserver.scu.reactor_gate import check_pynetdicom
 
@@ -65,6 +66,9 @@ class ServeNode:
         """
         upgrade(self.config)  # the job store's schema (printserver db upgrade), before any open
         check_pynetdicom()  # the dicom and pacs outputs' SCU, before any worker needs it
+        # printers with profile = "downstream": ask their film printers now, so that every part
+        # below uses the answer (a film printer that does not answer keeps its previous one)
+        self.config, _asked = refresh_downstream(self.config)
         self.server = PrintServer(self.config)
         try:
             self.server.start()

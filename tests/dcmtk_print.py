@@ -176,6 +176,8 @@ class PrinterProfile:
     max_densities: tuple[str, ...] = ("300",)
     min_densities: tuple[str, ...] = ("20",)
     resolution_ids: tuple[str, ...] = ()
+    #: Configuration_1, Configuration_2 ...: the Configuration Information values (ST) accepted
+    configurations: tuple[str, ...] = ()
 
     def section(self) -> str:
         """The ``[NAME]`` section text."""
@@ -217,6 +219,8 @@ class PrinterProfile:
                 lines.append(f"{key} = " + "\\".join(values))
         if self.annotation is not None:
             lines.append(f"Annotation = {self.annotation[0]}\\{self.annotation[1]}")
+        lines += [f"Configuration_{n} = {value}"
+                  for n, value in enumerate(self.configurations, start=1)]
         return "\n".join(lines) + "\n"
 
 

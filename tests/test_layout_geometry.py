@@ -84,7 +84,6 @@ def test_plan_film_resolves_named_formats_and_resolution():
     (FilmSpec("CUSTOM\\7"), "Image Display Format"),
     (FilmSpec("STANDARD\\1,1", film_orientation="SIDEWAYS"), "Film Orientation"),
     (FilmSpec("STANDARD\\1,1", requested_resolution_id="ULTRA"), "Requested Resolution ID"),
-    (FilmSpec("STANDARD\\1,1", annotation_display_format_id="TOP9"), "Annotation Display Format"),
 ])
 def test_bad_film_attributes_raise_typed_errors(film, match):
     with pytest.raises(LayoutError, match=match) as info:

@@ -259,13 +259,15 @@ def test_a_second_delivery_overwrites_with_the_same_uids(srv, pacs):
     output = open_output(printer, srv.config)
     manifest = srv.spool.load_manifest(job)
     again = output.deliver(manifest, lambda f, p: srv.spool.load_pixels(job, f, p, manifest))
-    assert again.delivery and again.delivery[0].endswith(": 0x0000")
+    # the identity's source first (issue 12), then one line per C-STORE
+    assert again.delivery[0] == "patient identity from the Film Session Label"
+    assert again.delivery[1].endswith(": 0x0000")
     second = pacs.instances()
     assert set(second) == set(first)  # no new SOP Instance UID
     ((uid, a),) = first.items()
     assert (second[uid].StudyInstanceUID, second[uid].SeriesInstanceUID) == (
         a.StudyInstanceUID, a.SeriesInstanceUID)
-    assert uid in again.delivery[0]
+    assert uid in again.delivery[1]
 
 
 def test_unreachable_pacs_is_an_unavailable_error(srv, pacs):

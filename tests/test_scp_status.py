@@ -96,8 +96,8 @@ def test_specific_character_set_and_proposed_study_accepted(scu):
 
 # -- 0106 invalid values ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("attrs", [{"PrintPriority": "URGENT"}, {"NumberOfCopies": 0},
-                                   {"MediumType": "VELLUM"}, {"FilmDestination": "BIN_7"}])
+# (printer-defined attributes, e.g. Medium Type: tests/test_scp_printer_defined.py)
+@pytest.mark.parametrize("attrs", [{"PrintPriority": "URGENT"}, {"NumberOfCopies": 0}])
 def test_0106_film_session_values(scu, attrs):
     r = scu.create(FILM_SESSION, _ds(**attrs))
     assert r.status == 0x0106 and r.status_ds.ErrorComment
@@ -105,9 +105,7 @@ def test_0106_film_session_values(scu, attrs):
 
 @pytest.mark.parametrize("fmt,attrs", [
     ("STANDARD\\0,1", {}), ("DIAGONAL\\1", {}), ("CUSTOM\\9", {}),
-    ("STANDARD\\1,1", {"FilmOrientation": "DIAGONAL"}), ("STANDARD\\1,1", {"FilmSizeID": "9X9"}),
-    ("STANDARD\\1,1", {"AnnotationDisplayFormatID": "NOPE"}),
-    ("STANDARD\\1,1", {"RequestedResolutionID": "ULTRA"}), ("STANDARD\\1,1", {"Trim": "MAYBE"}),
+    ("STANDARD\\1,1", {"FilmOrientation": "DIAGONAL"}), ("STANDARD\\1,1", {"Trim": "MAYBE"}),
 ])
 def test_0106_film_box_values(scu, fmt, attrs):
     fs = scu.film_session()

@@ -167,7 +167,9 @@ def test_2x2_ct_film_to_printserver(print_scp_factory: Any) -> None:
 
 
 def test_failure_status_is_reported_and_exit_1(print_scp_factory: Any) -> None:
-    scp = print_scp_factory(NO_WORKERS + '[[printers]]\nae_title = "FILM"\n'
+    # strict: a film size the printer does not have is refused (lenient: its default, 0116)
+    scp = print_scp_factory(NO_WORKERS + '[dicom]\nstrict_attributes = true\n'
+                            '[[printers]]\nae_title = "FILM"\n'
                             'film_sizes = ["14INX17IN", "8INX10IN"]\n'
                             'display_formats = ["STANDARD\\\\1,1", "STANDARD\\\\2,2"]\n')
     proc = run_print(*to(scp), "--film-size", "A4", "--json", IMAGES[0])

@@ -145,7 +145,12 @@ def run_show(args: argparse.Namespace) -> int:
     for film in detail.summaries:
         print(f"film {film.number}: {film.image_display_format} {film.film_size_id} "
               f"{film.film_orientation}, {len(film.images)}/{film.image_boxes} image boxes set")
+        if film.configuration_information:
+            print(f"  configuration information: {film.configuration_information}")
         for im in film.images:
             print(f"  box {im.position}: {im.columns}x{im.rows} {im.bits_stored}-bit "
                   f"{im.photometric_interpretation} {im.file}")
+            if im.configuration_information:
+                print(f"  box {im.position} configuration information: "
+                      f"{im.configuration_information}")
     return 0

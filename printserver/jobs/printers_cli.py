@@ -1,9 +1,12 @@
-"""``printserver printers list|pause|resume``: the configured printers and their real state.
+"""``printserver printers list|pause|resume|show|refresh``: the configured printers, their real
+state and their effective settings.
 
 The state shown is the one the Printer SOP instance answers (Printer Status and Printer Status Info,
 PS3.3 C.13.9.1, see :mod:`printserver.jobs.printer_status`), with the output device's message, the
-pause and the number of unfinished jobs. Thin: it calls
-:class:`printserver.jobs.services.PrinterService` and formats what it returns.
+pause and the number of unfinished jobs. ``show`` prints every effective value of a printer and
+where it came from (default, profile, config); ``refresh`` asks the film printers of ``downstream``
+profiles again. Thin: it calls :class:`printserver.jobs.services.PrinterService` and formats what
+it returns.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from printserver.config import load_config
+from printserver.config import Config, load_config
 from printserver.jobs.cli import actor
-from printserver.jobs.services import Services
+from printserver.jobs.services import Services, printer_settings, refresh_downstream
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +36,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.add_argument("ae_title", metavar="AE", help="the printer's AE title")
         _common(q)
         q.set_defaults(func=run_pause, paused=name == "pause")
+    q = printers.add_parser("show", help="every effective value of a printer and its origin",
+                            description="Every effective value of a printer, as the Print SCP, "
+                                        "the renderer and the outputs use it, and where it came "
+                                        "from: default (built in), profile (the printer's "
+                                        "profile) or config (its [[printers]] table).")
+    q.add_argument("ae_title", metavar="AE", help="the printer's AE title")
+    q.add_argument("--json", action="store_true", help="JSON output")
+    _common(q)
+    q.set_defaults(func=run_show)
+    q = printers.add_parser("refresh", help="ask downstream film printers for their capabilities",
+                            description="Ask the DICOM film printer of each printer whose profile "
+                                        "is downstream (or of the printers named) for its Printer "
+                                        "and Printer Configuration Retrieval attributes, and keep "
+                                        "the answer under the data folder (serve does this at "
+                                        "start; a running serve uses a new answer once restarted). "
+                                        "A film printer that does not answer keeps its previous "
+                                        "answer. Exit 1 when one did not answer.")
+    q.add_argument("ae_titles", metavar="AE", nargs="*", help="printers (default: every printer "
+                                                               "with profile = \"downstream\")")
+    q.add_argument("--json", action="store_true", help="JSON output")
+    _common(q)
+    q.set_defaults(func=run_refresh)
 
 
 def _common(q: argparse.ArgumentParser) -> None:
@@ -40,8 +65,12 @@ def _common(q: argparse.ArgumentParser) -> None:
     q.add_argument("--data-dir", metavar="DIR", help="data folder")
 
 
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config, data_dir=args.data_dir)
+
+
 def _services(args: argparse.Namespace) -> Services:
-    return Services.open(load_config(args.config, data_dir=args.data_dir))
+    return Services.open(_config(args))
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -66,3 +95,43 @@ def run_pause(args: argparse.Namespace) -> int:
         printer = change(args.ae_title, actor=actor())
     print(f"printer {printer.ae_title} {'paused' if args.paused else 'resumed'}")
     return 0
+
+
+def _text(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value) or "(none)"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} = {_text(v)}" for k, v in value.items()) or "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if value != "" else '""'
+
+
+def run_show(args: argparse.Namespace) -> int:
+    settings = printer_settings(_config(args), args.ae_title)  # the configuration alone
+    if args.json:
+        print(json.dumps(settings.to_dict(), indent=1))
+        return 0
+    print(f"printer {settings.ae_title}")
+    if settings.profile:
+        print(f"profile {settings.profile}: {settings.profile_source}")
+    print(f"{'KEY':28} {'ORIGIN':8} VALUE")
+    for s in settings.settings:
+        if isinstance(s.value, dict) and s.key == "output":  # one line per output key
+            for key, value in s.value.items():
+                print(f"{'output.' + key:28} {s.origin:8} {_text(value)}")
+            continue
+        print(f"{s.key:28} {s.origin:8} {_text(s.value)}")
+    return 0
+
+
+def run_refresh(args: argparse.Namespace) -> int:
+    _refreshed, results = refresh_downstream(_config(args), args.ae_titles or None)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=1))
+    else:
+        if not results:
+            print("no printer has profile = \"downstream\"")
+        for r in results:
+            print(f"printer {r.ae_title}: {'' if r.answered else 'no answer: '}{r.message}")
+    return 0 if all(r.answered for r in results) else 1

@@ -6,7 +6,9 @@ and the spool; it offers
 * ``jobs``: :class:`JobService`: list, pages with filters, show (with the timeline), cancel /
   retry / reprint, a film's files;
 * ``printers``: :class:`PrinterService`: the printer table with the status the Printer SOP
-  instance answers, one printer, pause / resume.
+  instance answers, one printer, pause / resume, a printer's effective settings with the origin
+  of each (:meth:`PrinterService.settings`), and asking ``downstream`` film printers again
+  (:func:`refresh_downstream`, also run by ``serve`` at start).
 
 Callers translate: ``printserver jobs …`` and ``printserver printers …`` format what the
 services return; the web maps :class:`UnknownJobError` and :class:`UnknownPrinterError` to 404,
@@ -22,6 +24,7 @@ Usage::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Iterable, Mapping
@@ -30,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from printserver.config import Config, PrinterConfig
-from printserver.errors import ParameterError, PrintserverError
+from printserver.errors import ConfigError, ParameterError, PrintserverError
 from printserver.jobs import lifecycle
 from printserver.jobs.lifecycle import UnknownJobError
 from printserver.jobs.manifest import Manifest, read_manifest
@@ -38,6 +41,9 @@ from printserver.jobs.model import FilmRecord, Job, JobEvent, JobFilter, JobPage
 from printserver.jobs.printer_status import PrinterStatusPair, current_status
 from printserver.jobs.spool import Spool, SpoolError
 from printserver.jobs.store import JobStore, open_job_store
+from printserver.outputs import OutputError, OutputUnavailable, open_output
+from printserver.profiles import downstream
+from printserver.profiles.effective import effective_config, settable_keys
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +120,161 @@ class PrinterView:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One effective printer value and where it came from (``default``, ``profile``, ``config``)."""
+
+    key: str
+    value: Any
+    origin: str
+
+
+@dataclass(frozen=True)
+class PrinterSettings:
+    """Every effective value of one printer (``printers show``), as the Print SCP, the renderer
+    and the outputs use it (:mod:`printserver.profiles.effective`).
+
+    Attributes
+    ----------
+    ae_title, profile : str
+    profile_source : str
+        Where the profile's values come from (empty without a profile).
+    settings : tuple of Setting
+        In the order of the configuration reference.
+    """
+
+    ae_title: str
+    profile: str
+    profile_source: str
+    settings: tuple[Setting, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``printers show --json``: ``values`` maps each key to ``value`` and
+        ``origin``."""
+        return {"ae_title": self.ae_title, "profile": self.profile,
+                "profile_source": self.profile_source,
+                "values": {s.key: {"value": s.value, "origin": s.origin} for s in self.settings}}
+
+
+def _plain(value: Any) -> Any:
+    """A configuration value as JSON-ready data (tuples as lists, dataclasses as objects)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not f.metadata.get("internal")}
+    if isinstance(value, (tuple, list, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class ProfileRefresh:
+    """What asking one printer's ``downstream`` film printer gave (``printers refresh``).
+
+    Attributes
+    ----------
+    ae_title : str
+    answered : bool
+        The film printer answered (its answer is saved; ``message`` says what it left out).
+    message : str
+        The answer's summary, or why there is none and what is used instead.
+    """
+
+    ae_title: str
+    answered: bool
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def find_printer(config: Config, ae_title: str) -> PrinterConfig:
+    """The printer ``ae_title`` of ``config`` (exactly that title: no default printer).
+
+    Raises
+    ------
+    UnknownPrinterError
+    """
+    title = ae_title.strip()
+    for printer in config.printers:
+        if printer.ae_title == title:
+            return printer
+    raise UnknownPrinterError(ae_title, (p.ae_title for p in config.printers))
+
+
+def printer_settings(config: Config, ae_title: str) -> PrinterSettings:
+    """Every effective value of a printer and its origin, from the configuration alone (no job
+    store needed: ``printers show`` works before ``serve`` ever ran).
+
+    Raises
+    ------
+    UnknownPrinterError
+    """
+    printer = find_printer(config, ae_title)
+    return PrinterSettings(
+        printer.ae_title, printer.profile, printer.profile_source,
+        tuple(Setting(key, _plain(getattr(printer, key)), printer.origins.get(key, "default"))
+              for key in settable_keys(printer)))
+
+
+def refresh_downstream(config: Config, ae_titles: Iterable[str] | None = None
+                       ) -> tuple[Config, list[ProfileRefresh]]:
+    """Ask the DICOM film printer of every printer whose ``profile`` is ``downstream`` (or of the
+    printers ``ae_titles``) for its capabilities, save each answer durably
+    (:func:`printserver.profiles.downstream.save`) and return the configuration with the new
+    answers applied.
+
+    A film printer that does not answer is logged and its previous answer kept (none: the
+    built-in defaults apply); this never raises for it.
+
+    Raises
+    ------
+    UnknownPrinterError
+        A named printer is not configured.
+    ConfigError
+        A named printer's profile is not ``downstream``, or an answer cannot be saved.
+    """
+    wanted = None if ae_titles is None else [a.strip() for a in ae_titles]
+    for title in wanted or ():
+        find_printer(config, title)
+    results = []
+    for printer in config.printers:
+        downstream_profile = printer.profile.strip().lower() == "downstream"
+        if wanted is None and not downstream_profile:
+            continue
+        if wanted is not None and printer.ae_title not in wanted:
+            continue
+        if not downstream_profile:
+            raise ConfigError(f"printer {printer.ae_title}: its profile is "
+                              f"{printer.profile or 'empty'!r}, not downstream: nothing to ask")
+        results.append(_refresh_one(config, printer))
+    return effective_config(config), results
+
+
+def _refresh_one(config: Config, printer: PrinterConfig) -> ProfileRefresh:
+    try:
+        answer = open_output(printer, config).ask_capabilities()
+    except OutputUnavailable as exc:
+        previous = downstream.load(config.data_dir, printer.ae_title)
+        kept = (f"the answer of {previous.asked_at} is kept" if previous is not None
+                else "the built-in defaults apply")
+        log.warning("printer %s: the downstream film printer did not answer (%s); %s",
+                    printer.ae_title, exc, kept)
+        return ProfileRefresh(printer.ae_title, False, f"{exc}; {kept}")
+    except OutputError as exc:
+        raise ConfigError(f"printer {printer.ae_title}: {exc}") from None
+    path = downstream.save(config.data_dir, answer)
+    notes: list[str] = []
+    taken = sorted(answer.values(printer.output.mode, notes))
+    message = (f"{answer.describe()}: {len(taken)} value(s) taken"
+               + (f" ({', '.join(taken)})" if taken else "") + f", saved in {path}")
+    log.info("printer %s: %s", printer.ae_title, message)
+    for text in notes:
+        log.warning("printer %s: %s: %s", printer.ae_title, answer.peer, text)
+    return ProfileRefresh(printer.ae_title, True, message)
+
+
 class PrinterService:
     """The configured printers: their table, status, pause and resume.
 
@@ -136,11 +297,7 @@ class PrinterService:
         ------
         UnknownPrinterError
         """
-        title = ae_title.strip()
-        for printer in self.config.printers:
-            if printer.ae_title == title:
-                return printer
-        raise UnknownPrinterError(ae_title, (p.ae_title for p in self.config.printers))
+        return find_printer(self.config, ae_title)
 
     def status(self, ae_title: str) -> PrinterStatusPair:
         """(Printer Status, Printer Status Info) of a printer now, as Printer N-GET answers."""
@@ -148,6 +305,16 @@ class PrinterService:
         return current_status(self.store, self.config_of(ae_title).ae_title,
                               self.config.spool_dir, limits.max_spool_bytes_per_association,
                               limits.max_queued_jobs)
+
+    def settings(self, ae_title: str) -> PrinterSettings:
+        """Every effective value of a printer and its origin (:func:`printer_settings`)."""
+        return printer_settings(self.config, ae_title)
+
+    def refresh(self, ae_titles: Iterable[str] | None = None) -> list[ProfileRefresh]:
+        """Ask the ``downstream`` film printers again (:func:`refresh_downstream`); these services
+        then use the new answers. A running ``serve`` takes them over when it starts again."""
+        self.config, results = refresh_downstream(self.config, ae_titles)
+        return results
 
     def list(self) -> list[PrinterView]:
         """Every configured printer, in the configuration's order."""
@@ -197,6 +364,8 @@ class ImageSummary:
     bits_stored: int
     photometric_interpretation: str
     file: str
+    #: Configuration Information (2010,0150) of the image box as received ("" = none)
+    configuration_information: str = ""
 
 
 @dataclass(frozen=True)
@@ -209,6 +378,9 @@ class FilmSummary:
     film_orientation: str
     image_boxes: int
     images: tuple[ImageSummary, ...]
+    #: Configuration Information (2010,0150) of the film box as received ("" = none): what a
+    #: downstream film printer is sent unchanged
+    configuration_information: str = ""
 
 
 @dataclass(frozen=True)
@@ -258,11 +430,13 @@ def _film_summaries(manifest: Manifest | None) -> tuple[FilmSummary, ...]:
     for n, film in enumerate(manifest["films"], start=1):
         a = film["attributes"]
         images = tuple(ImageSummary(b["position"], im["columns"], im["rows"], im["bits_stored"],
-                                    im["photometric_interpretation"], im["file"])
+                                    im["photometric_interpretation"], im["file"],
+                                    str(b["attributes"].get("ConfigurationInformation") or ""))
                        for b in film["image_boxes"] if (im := b["image"]))
         films.append(FilmSummary(n, str(a.get("ImageDisplayFormat", "")),
                                  str(a.get("FilmSizeID", "")), str(a.get("FilmOrientation", "")),
-                                 len(film["image_boxes"]), images))
+                                 len(film["image_boxes"]), images,
+                                 str(a.get("ConfigurationInformation") or "")))
     return tuple(films)
 
 
@@ -490,5 +664,6 @@ class Services:
 
 
 __all__ = ["FilmFileError", "FilmFileKind", "FilmFileMissing", "FilmFileRefused", "FilmSummary",
-           "ImageSummary", "JobDetail", "JobService", "PrinterService", "PrinterView", "Services",
-           "UnknownJobError", "UnknownPrinterError"]
+           "ImageSummary", "JobDetail", "JobService", "PrinterService", "PrinterSettings",
+           "PrinterView", "ProfileRefresh", "Services", "Setting", "UnknownJobError",
+           "UnknownPrinterError", "find_printer", "printer_settings", "refresh_downstream"]

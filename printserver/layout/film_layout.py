@@ -14,6 +14,9 @@ Conformance Statement; printserver defines:
     box i. Image boxes beyond the configured number of annotation boxes keep an empty line.
 any other configured ID
     Laid out like ``LABEL`` with the configured number of boxes.
+an ID the printer does not define
+    (accepted by a lenient Print SCP with ``unknown_annotation_boxes`` boxes) one text line across
+    the top, which the boxes that hold text share, left to right in Annotation Position order.
 """
 
 from __future__ import annotations
@@ -79,8 +82,8 @@ def plan_film(film: FilmSpec, printer: PrinterConfig) -> FilmLayout:
     Raises
     ------
     LayoutError
-        For an unknown Film Size ID, orientation, Image Display Format, Requested Resolution ID or
-        Annotation Display Format ID, with the allowed values in the message.
+        For an unknown Film Size ID, orientation, Image Display Format or Requested Resolution
+        ID, with the allowed values in the message.
     """
     try:
         size = film_size(film.film_size_id or printer.default_film_size)
@@ -105,22 +108,22 @@ def plan_film(film: FilmSpec, printer: PrinterConfig) -> FilmLayout:
     adf = film.annotation_display_format_id
     if adf:
         key = adf.strip().upper()
-        if key not in printer.annotation_formats:
-            known = ", ".join(printer.annotation_formats) or "none"
-            raise LayoutError(f"Annotation Display Format ID {adf!r} is not defined by printer "
-                              f"{printer.ae_title} (defined: {known})")
-        count = int(printer.annotation_formats[key])
-        if key == "BOTTOM":
+        defined = key in printer.annotation_formats
+        count = int(printer.annotation_formats[key] if defined
+                    else printer.unknown_annotation_boxes)
+        if key == "BOTTOM" and defined:
             bottom_count = count
         elif count > 0:
             if area.height <= line + gap:
                 raise LayoutError(f"film too small for an annotation line at {dpi:g} dpi")
             label_line = Rect(area.x, area.y, area.width, line)
-            width = area.width / count
-            for i in range(count):
+            positions = list(range(1, count + 1)) if defined else sorted(
+                p for p, text in film.annotations.items() if 1 <= p <= count and text.strip())
+            width = area.width / max(1, len(positions))
+            for i, position in enumerate(positions):
                 x0 = area.x + int(round(i * width))
                 x1 = area.x + int(round((i + 1) * width))
-                annotation_boxes[i + 1] = Rect(x0, area.y, x1 - x0, line)
+                annotation_boxes[position] = Rect(x0, area.y, x1 - x0, line)
             area = area.inset(0, line + gap, 0, 0)
 
     boxes = image_box_rects(display_format, area, gap)

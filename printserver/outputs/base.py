@@ -21,6 +21,7 @@ from typing import Any
 
 from printserver.errors import PrintserverError
 from printserver.layout.job_render import PixelLoader, RenderedJob
+from printserver.profiles.downstream import DownstreamAnswer
 from printserver.vocabulary import PrinterStatus, PrinterStatusInfo
 
 
@@ -127,3 +128,16 @@ class Output(abc.ABC):
 
     def cancel(self, references: Sequence[str]) -> None:
         """Cancel deliveries the device has not finished (nothing to do by default)."""
+
+    def ask_capabilities(self) -> DownstreamAnswer:
+        """What the device says it accepts, for the printer's ``downstream`` profile
+        (:mod:`printserver.profiles.downstream`).
+
+        Raises
+        ------
+        OutputUnavailable
+            The device cannot be asked now.
+        OutputError
+            This kind of output has no device that could say (only a DICOM film printer has).
+        """
+        raise OutputError(f"a {self.kind} output has no film printer to ask for its capabilities")

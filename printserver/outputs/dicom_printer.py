@@ -17,6 +17,8 @@ N-DELETE Film Session and A-RELEASE). Two modes, ``output.mode``:
     ``output.rows`` × ``output.columns`` (set these to the film printer's pixel matrix; its
     Printer Configuration Retrieval SOP Class, where it has one, tells them). Consecutive films
     with the same film options share one film session.
+    The film box's Configuration Information goes with it unchanged (image-box-level values
+    cannot: the image boxes are composed into one image).
 
 ``boxes``
     The image boxes as received, one film session per film: the film box's Image Display Format,
@@ -26,7 +28,8 @@ N-DELETE Film Session and A-RELEASE). Two modes, ``output.mode``:
     here too and the P-values are sent at 12 bits under the printer's default IDENTITY, except
     ``LIN OD``, which defines densities rather than P-values and is forwarded as the Presentation
     LUT Shape LIN OD with the stored values. An empty box between filled ones is sent as a flat
-    image at the Empty Image Density, so that every image keeps its position. Not forwarded
+    image at the Empty Image Density, so that every image keeps its position. Configuration
+    Information of the film box and of each image box is forwarded unchanged. Not forwarded
     (the Print SCU library does not send them): image-box-level magnification, densities and
     Requested Image Size, Border / Empty Image Density, Trim, annotation boxes.
 
@@ -44,6 +47,10 @@ retry would print the films already printed a second time).
 printer for its Printer Status and Printer Status Info, so that our own Printer SOP instance
 passes on the film printer's state (e.g. FAILURE / FILM JAM), or PRINTER DOWN when it cannot be
 reached.
+
+**Capabilities.** :meth:`DicomPrinterOutput.ask_capabilities` asks the film printer for all its
+Printer attributes and its Printer Configuration Retrieval answer (PS3.4 H.4.6.2, H.4.11), for a
+printer whose ``profile`` is ``downstream`` (:mod:`printserver.profiles.downstream`).
 """
 
 from __future__ import annotations
@@ -57,8 +64,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydicom.dataset import Dataset
 from pynetdicom import build_context
-from pynetdicom.sop_class import BasicGrayscalePrintManagementMeta, Printer, PrinterInstance
+from pynetdicom.association import Association
+from pynetdicom.sop_class import (BasicGrayscalePrintManagementMeta, Printer,
+                                  PrinterConfigurationRetrieval,
+                                  PrinterConfigurationRetrievalInstance, PrinterInstance)
 
 from printserver.config import Config, PrinterConfig
 from printserver.gsdf.pipeline import od_to_pvalues
@@ -72,6 +83,7 @@ from printserver.outputs.base import DeviceStatus, Output, OutputError, OutputUn
 from printserver.outputs.dicom_peer import output_peer, peer_unavailable
 from printserver.outputs.pvalue_films import (PVALUE_BITS, forward_values, image_box_pvalues,
                                               pvalue_films, rescale)
+from printserver.profiles.downstream import DownstreamAnswer
 from printserver.scu.images import ImageSource, PrintImage
 from printserver.scu.peer import AssociationError, ContextsRefused, connect
 from printserver.scu.result import SUCCESS, WARNING, PrintResult, status_category
@@ -94,6 +106,23 @@ class FilmSend:
     number: int
     options: FilmOptions
     images: list[PrintImage] = field(default_factory=list)
+
+
+def _configuration(attributes: Mapping[str, Any]) -> str | None:
+    """Configuration Information (2010,0150) as received: the film printer is the one that
+    understands it (ST, forwarded byte for byte)."""
+    value = attributes.get("ConfigurationInformation")
+    return str(value) if value else None
+
+
+def _film_attributes(manifest: Mapping[str, Any], number: int) -> Mapping[str, Any]:
+    return manifest["films"][number - 1].get("attributes", {})
+
+
+def _box_configuration(manifest: Mapping[str, Any], number: int, position: int) -> str | None:
+    boxes = manifest["films"][number - 1].get("image_boxes", [])
+    return next((_configuration(b.get("attributes", {})) for b in boxes
+                 if b.get("position") == position), None)
 
 
 def _session_options(manifest: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,7 +153,9 @@ def composed_sends(manifest: Mapping[str, Any], load: PixelLoader, printer: Prin
             film_size_id=geometry.film_size.film_size_id,
             film_orientation=geometry.orientation.value,
             min_density=int(round(density.min_density * 100)),
-            max_density=int(round(density.max_density * 100)), **session)
+            max_density=int(round(density.max_density * 100)),
+            configuration_information=_configuration(_film_attributes(manifest, film.number)),
+            **session)
         image = PrintImage(film.pvalues, PVALUE_BITS, f"film {film.number} (composed)")
         sends.append(FilmSend(film.number, options, [image]))
         preview = write_png_preview(preview_folder / f"{job_id}_film{film.number:02d}.png",
@@ -168,7 +199,9 @@ def box_sends(manifest: Mapping[str, Any], load: PixelLoader, printer: PrinterCo
             film_size_id=film.film_size_id, film_orientation=film.film_orientation,
             magnification_type=film.magnification_type, min_density=film.min_density,
             max_density=film.max_density,
-            presentation_lut_shape="LIN OD" if lin_od else None, **session)
+            presentation_lut_shape="LIN OD" if lin_od else None,
+            configuration_information=_configuration(_film_attributes(manifest, number)),
+            **session)
         by_position = {i.image_box_position: i for i in images if i.image_box_position <= boxes}
         last = max(by_position, default=0)
         gap = None
@@ -187,8 +220,10 @@ def box_sends(manifest: Mapping[str, Any], load: PixelLoader, printer: PrinterCo
             else:
                 pixels = image_box_pvalues(image, _effective_plut(image, film))
             aspect = image.pixel_aspect_ratio
-            send.images.append(PrintImage(pixels, PVALUE_BITS, f"film {number} box {position}",
-                                          aspect_ratio=None if aspect[0] == aspect[1] else aspect))
+            send.images.append(PrintImage(
+                pixels, PVALUE_BITS, f"film {number} box {position}",
+                aspect_ratio=None if aspect[0] == aspect[1] else aspect,
+                configuration_information=_box_configuration(manifest, number, position)))
         if send.images:
             sends.append(send)
     return sends
@@ -300,6 +335,61 @@ class DicomPrinterOutput(Output):
         info = str(reply.get("PrinterStatusInfo", "") or printer_status)
         return DeviceStatus(printer_status, info, "" if printer_status == PrinterStatus.NORMAL
                             else f"{self.where} reports {printer_status} {info}")
+
+    def ask_capabilities(self) -> DownstreamAnswer:
+        """N-GET of the film printer's Printer SOP instance (all attributes) and, when it accepts
+        the context, of its Printer Configuration Retrieval instance (PS3.4 H.4.6.2, H.4.11).
+
+        Returns
+        -------
+        DownstreamAnswer
+            Both answers; ``problem`` says what the film printer did not answer (e.g. it refused
+            the Printer Configuration Retrieval context, as DCMTK's dcmprscp does).
+
+        Raises
+        ------
+        OutputUnavailable
+            No connection, association rejected, or no answer to the N-GETs.
+        """
+        contexts = [build_context(BasicGrayscalePrintManagementMeta, TRANSFER_SYNTAXES),
+                    build_context(PrinterConfigurationRetrieval, TRANSFER_SYNTAXES)]
+        try:
+            assoc = connect(self.peer, contexts,
+                            required={BasicGrayscalePrintManagementMeta: META_NAME})
+        except AssociationError as exc:
+            raise peer_unavailable(exc) from exc
+        problems = []
+        try:
+            printer = self._get(assoc, Printer, PrinterInstance,
+                                BasicGrayscalePrintManagementMeta, "Printer", problems)
+            configuration = None
+            if any(str(cx.abstract_syntax) == PrinterConfigurationRetrieval
+                   for cx in assoc.accepted_contexts):
+                configuration = self._get(assoc, PrinterConfigurationRetrieval,
+                                          PrinterConfigurationRetrievalInstance, None,
+                                          "Printer Configuration Retrieval", problems)
+            else:
+                problems.append("Printer Configuration Retrieval not supported (context refused)")
+        finally:
+            if assoc.is_established:
+                assoc.release()
+        for problem in problems:
+            log.warning("printer %s: %s: %s", self.printer.ae_title, self.where, problem)
+        return DownstreamAnswer.from_datasets(self.printer.ae_title, self.where, printer,
+                                              configuration, "; ".join(problems))
+
+    def _get(self, assoc: Association, class_uid: str, instance_uid: str, meta: str | None,
+             what: str, problems: list[str]) -> Dataset | None:
+        """N-GET every attribute of one instance; a failure is noted in ``problems``."""
+        status, reply = assoc.send_n_get([], class_uid, instance_uid, meta_uid=meta)
+        code = int(status.Status) if status is not None and "Status" in status else None
+        if code is None:
+            raise OutputUnavailable(f"{self.where} is unavailable: no answer to N-GET {what}",
+                                    PrinterStatusInfo.PRINTER_DOWN)
+        if status_category(code) not in (SUCCESS, WARNING) or reply is None:
+            problems.append(f"N-GET {what} answered 0x{code:04X}")
+            return None
+        return reply
 
     def _sessions(self, sends: Sequence[FilmSend]) -> list[list[FilmSend]]:
         """Film sessions to open: consecutive one-image films with equal options share one."""

@@ -26,7 +26,9 @@ the same every time the same job is delivered: a delivery retried after a crash 
 failure overwrites the instances instead of making a second study:
 
 * Study Instance UID from the Film Session SOP Instance UID and the calling AE title (every job
-  of one film session, e.g. one N-ACTION per film box, lands in one study; a reprint too);
+  of one film session, e.g. one N-ACTION per film box, lands in one study; a reprint too), or
+  the worklist's Study Instance UID when the identity came from the Modality Worklist (the film
+  joins the patient's study);
 * Series Instance UID from the study and the printer's AE title;
 * SOP Instance UID from the Print Job SOP Instance UID, the film number and the copy (1).
 
@@ -35,8 +37,10 @@ Series Description: the printer; Image Comments: film number, film size, display
 the annotation box texts and where the patient identity came from.
 
 **Patient identity**: :mod:`printserver.outputs.patient_identity` (Proposed Study Sequence, else
-the Film Session Label through ``output.patient_pattern``, else a placeholder naming the calling
-AE; never invented).
+the Modality Worklist asked with the Accession Number of the label or an annotation
+(``output.worklist``, :mod:`printserver.outputs.worklist`), else the Film Session Label through
+``output.patient_pattern``, else a placeholder naming the calling AE; never invented). The
+job's message says where the identity came from and, when the worklist was asked, what it said.
 
 **Failures.** No connection, a rejected association, a refused presentation context, an aborted
 association or no response raise :class:`OutputUnavailable` (Printer Status Info PRINTER DOWN,
@@ -74,6 +78,7 @@ from printserver.outputs.dicom_peer import output_peer, peer_unavailable
 from printserver.outputs.patient_identity import (IdentitySource, PatientIdentity, compile_pattern,
                                                   patient_identity)
 from printserver.outputs.pvalue_films import PVALUE_BITS, PValueFilm, pvalue_films
+from printserver.outputs.worklist import WorklistProvider
 from printserver.scu.peer import AssociationError, connect
 from printserver.vocabulary import PrinterStatus, PrinterStatusInfo
 
@@ -103,12 +108,14 @@ class FilmUIDs:
     instance: str
 
 
-def film_uids(manifest: Mapping[str, Any], printer_ae: str, film: int, copy: int = 1) -> FilmUIDs:
-    """Study, series and SOP Instance UIDs of a film (see the module docstring)."""
+def film_uids(manifest: Mapping[str, Any], printer_ae: str, film: int, copy: int = 1,
+              study: str | None = None) -> FilmUIDs:
+    """Study, series and SOP Instance UIDs of a film (see the module docstring); ``study`` is
+    the Study Instance UID to use instead of the derived one (the worklist's)."""
     session_uid = str(manifest.get("film_session", {}).get("uid") or "")
     job_uid = str(manifest.get("print_job_uid") or manifest.get("job_id", ""))
     calling = str(manifest.get("calling_ae", ""))
-    study = derived_uid("study", session_uid or job_uid, calling)
+    study = study or derived_uid("study", session_uid or job_uid, calling)
     return FilmUIDs(study, derived_uid("series", study, printer_ae),
                     derived_uid("instance", job_uid, film, copy))
 
@@ -214,6 +221,8 @@ class PacsOutput(Output):
         self.output = printer.output
         self.peer = output_peer(printer, "PACS")
         self.pattern = compile_pattern(self.output.patient_pattern, printer.ae_title)
+        self.worklist = (WorklistProvider(self.output.worklist, printer.ae_title)
+                         if self.output.worklist.enabled else None)
         self.preview_folder = Path(config.films_dir) / "previews"
 
     @property
@@ -227,8 +236,9 @@ class PacsOutput(Output):
         Returns
         -------
         RenderedJob
-            The films (no files; a PNG preview each) and, in ``delivery``, one line per
-            stored instance with its SOP Instance UID and status.
+            The films (no files; a PNG preview each) and, in ``delivery``, where the patient
+            identity came from (and what the worklist said), then one line per stored instance
+            with its SOP Instance UID and status.
 
         Raises
         ------
@@ -242,16 +252,18 @@ class PacsOutput(Output):
         """
         start = time.perf_counter()
         job_id = str(manifest.get("job_id", "job"))
-        identity = patient_identity(manifest, self.pattern)
+        identity = patient_identity(manifest, self.pattern,
+                                    self.worklist.look_up_job if self.worklist else None)
         self.preview_folder.mkdir(parents=True, exist_ok=True)
         outputs: list[FilmOutput] = []
-        lines: list[str] = []
+        lines: list[str] = [identity.describe()]
         assoc: Association | None = None
         try:
             for film in pvalue_films(manifest, load, self.printer, self.output.rows,
                                      self.output.columns):
                 ds = film_dataset(film, manifest, self.printer, identity,
-                                  film_uids(manifest, self.printer.ae_title, film.number))
+                                  film_uids(manifest, self.printer.ae_title, film.number,
+                                            study=identity.study_instance_uid))
                 preview = write_png_preview(
                     self.preview_folder / f"{job_id}_film{film.number:02d}.png", film.rendered)
                 outputs.append(FilmOutput(film.number, (), preview, film.rendered.warnings,

@@ -6,11 +6,17 @@ Patient and General Study attributes when the modality sends them. The identity 
 in this order, from:
 
 1. the **Proposed Study Sequence**, when its first item has a Patient ID or Patient's Name;
-2. the **Film Session Label** (2000,0050), through the printer's ``output.patient_pattern``: a
+2. the **Modality Worklist**, when the printer has an ``output.worklist`` provider and it knows
+   the Accession Number found in the Film Session Label or an annotation: exactly one
+   examination gives Patient's Name, Patient ID, Issuer of Patient ID, Birth Date, Sex,
+   Accession Number and the Study Instance UID the film is stored in
+   (:mod:`printserver.outputs.worklist`); otherwise the rules below apply, and ``note`` says
+   why;
+3. the **Film Session Label** (2000,0050), through the printer's ``output.patient_pattern``: a
    regular expression searched in the label, whose named groups ``patient_id`` (required for a
    match), ``patient_name`` and ``accession_number`` give the values (``^`` in a name separates
    family and given names as in PN, PS3.5 6.2);
-3. a **placeholder** naming the calling AE title: Patient ID ``UNKNOWN-<AE>``, Patient's Name
+4. a **placeholder** naming the calling AE title: Patient ID ``UNKNOWN-<AE>``, Patient's Name
    ``UNKNOWN^PRINT FROM <AE>``, so that every film of a modality without identity lands in one
    clearly marked patient a PACS administrator can reconcile.
 
@@ -23,13 +29,16 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydicom.dataset import Dataset
 
 from printserver.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from printserver.outputs.worklist import WorklistLookup
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +55,7 @@ class IdentitySource(str, enum.Enum):
     """Where a film's patient identity came from (recorded in Image Comments)."""
 
     PROPOSED_STUDY = "Proposed Study Sequence"
+    WORKLIST = "Modality Worklist"
     FILM_SESSION_LABEL = "Film Session Label"
     PLACEHOLDER = "placeholder (no identity sent)"
 
@@ -55,11 +65,23 @@ class PatientIdentity:
     """The patient and study identity of a job's films.
 
     ``attributes`` maps DICOM keywords (Patient's Name, Patient ID, Accession Number ...) to
-    values; ``source`` says which rule gave them.
+    values; ``source`` says which rule gave them; ``note`` what the worklist said when it was
+    asked (empty when it was not), for the job's message.
     """
 
     attributes: Mapping[str, str]
     source: IdentitySource
+    note: str = ""
+
+    @property
+    def study_instance_uid(self) -> str | None:
+        """The study the films belong to, when the identity names one (the worklist's)."""
+        return self.attributes.get("StudyInstanceUID") or None
+
+    def describe(self) -> str:
+        """One line for the job's message: where the identity came from, and why."""
+        text = f"patient identity from the {self.source.value}"
+        return f"{text} ({self.note})" if self.note else text
 
     def apply(self, ds: Dataset) -> None:
         """Set the identity on ``ds``; Type 2 attributes not known are present and empty."""
@@ -125,15 +147,27 @@ def placeholder(calling_ae: str) -> dict[str, str]:
     return {"PatientID": f"UNKNOWN-{ae}", "PatientName": f"UNKNOWN^PRINT FROM {ae}"}
 
 
-def patient_identity(manifest: Mapping[str, Any], pattern: re.Pattern[str] | None
+def patient_identity(manifest: Mapping[str, Any], pattern: re.Pattern[str] | None,
+                     worklist: Callable[[Mapping[str, Any]], WorklistLookup] | None = None
                      ) -> PatientIdentity:
-    """The identity of a job's films by the three rules of this module, in order."""
+    """The identity of a job's films by the four rules of this module, in order.
+
+    ``worklist`` is the printer's worklist lookup
+    (:meth:`printserver.outputs.worklist.WorklistProvider.look_up_job`), asked only when the
+    Proposed Study Sequence names no patient; None: no worklist.
+    """
     session = manifest.get("film_session", {}).get("attributes", {})
     values = from_proposed_study(session.get("ProposedStudySequence"))
     if values is not None:
         return PatientIdentity(values, IdentitySource.PROPOSED_STUDY)
+    note = ""
+    if worklist is not None:
+        lookup = worklist(manifest)
+        if lookup.identity is not None:
+            return PatientIdentity(lookup.identity, IdentitySource.WORKLIST, lookup.message)
+        note = lookup.message
     values = from_label(str(session.get("FilmSessionLabel", "") or ""), pattern)
     if values is not None:
-        return PatientIdentity(values, IdentitySource.FILM_SESSION_LABEL)
+        return PatientIdentity(values, IdentitySource.FILM_SESSION_LABEL, note)
     return PatientIdentity(placeholder(str(manifest.get("calling_ae", ""))),
-                           IdentitySource.PLACEHOLDER)
+                           IdentitySource.PLACEHOLDER, note)

@@ -7,6 +7,13 @@ classes:
 * an M/M attribute that is absent → 0120 Missing Attribute; present but empty → 0121;
 * a value the SCP does not support → 0106 Invalid Attribute Value (from the rule's parser);
 * a U/M attribute that is absent → the SCP default (``default``), echoed in the response;
+* a **printer-defined** attribute (a rule with a ``fallback``: PS3.3 leaves its values to the
+  printer's Conformance Statement, e.g. Smoothing Type, or lists Defined Terms a printer may
+  extend, e.g. Medium Type) with a value this printer does not have → with
+  ``strict_attributes`` 0106 as above; otherwise the value ``fallback`` gives (the printer's
+  default) is used in its place, the response carries warning 0116 Attribute Value Out of Range
+  (PS3.4 H.2.4: "either 0106 or 0116, applying the default") and a log line names the attribute
+  and the value;
 * an attribute not in the table, or whose ``supported`` condition is false → 0105 No Such
   Attribute when the server is strict, else the attribute is ignored and the response carries
   warning 0107 Attribute List Error;
@@ -18,8 +25,10 @@ a response data set.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Sequence as AbcSequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -36,6 +45,8 @@ from printserver.vocabulary import Status, VocabularyError, parse_density
 
 if TYPE_CHECKING:  # pragma: no cover
     from printserver.config import LimitsConfig, PrinterConfig
+
+log = logging.getLogger(__name__)
 
 #: elements that are never "unknown": group lengths are skipped, SOP Class/Instance UID tolerated
 _TOLERATED = {Tag(0x00080016), Tag(0x00080018), Tag(0x00080005)}
@@ -54,6 +65,8 @@ class RuleContext:
 
 
 Parser = Callable[[Any, RuleContext], Any]
+#: ``fallback(refused value, ctx) -> value used`` (None: the attribute is left unset)
+Fallback = Callable[[Any, RuleContext], Any]
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,11 @@ class AttributeRule:
         stored value → element value for the response; None: the stored value itself.
     echo : bool
         Whether the attribute is echoed in the response.
+    fallback : callable, optional
+        Marks a printer-defined attribute: ``fallback(value, ctx)`` is what a lenient SCP uses
+        in place of a value the parser refused (warning 0116); None: the attribute is not
+        printer-defined and a refused value is 0106. :func:`printer_default` makes the usual
+        one.
     """
 
     keyword: str
@@ -86,6 +104,11 @@ class AttributeRule:
     supported: Callable[[RuleContext], bool] | None = None
     encode: Callable[[Any], Any] | None = None
     echo: bool = True
+    fallback: Fallback | None = None
+
+    @property
+    def printer_defined(self) -> bool:
+        return self.fallback is not None
 
     @cached_property
     def tag(self) -> Tag:
@@ -147,9 +170,43 @@ def validate(ds: Dataset | None, rules: Sequence[AttributeRule], ctx: RuleContex
                 raise DimseError(exc.status, exc.comment, [rule.tag]) from None
             raise
         except (VocabularyError, ValueError, TypeError) as exc:
-            raise DimseError(Status.INVALID_ATTRIBUTE_VALUE, f"{rule.keyword}: {exc}"[:64],
-                             [rule.tag]) from None
+            if rule.fallback is None or ctx.strict:
+                raise DimseError(Status.INVALID_ATTRIBUTE_VALUE, f"{rule.keyword}: {exc}"[:64],
+                                 [rule.tag]) from None
+            _fall_back(rule, raw, ctx, values)
     return values
+
+
+def _fall_back(rule: AttributeRule, raw: Any, ctx: RuleContext, values: dict[str, Any]) -> None:
+    """A printer-defined value this printer does not have, lenient: its fallback in its place,
+    warning 0116, a log line naming the attribute and the value."""
+    assert rule.fallback is not None
+    used = rule.fallback(raw, ctx)
+    if used is None:
+        values.pop(rule.keyword, None)
+    else:
+        values[rule.keyword] = used
+    sent = _shown(raw)
+    instead = "the default" if used is None else repr(used)
+    who = getattr(ctx.state, "calling_ae", "") or "the SCU"
+    log.warning("printer %s: %s %s from %s is not one of this printer's values; %s used "
+                "instead (warning 0116)", ctx.printer.ae_title, rule.keyword, sent, who, instead)
+    ctx.warnings.add(Status.ATTRIBUTE_VALUE_OUT_OF_RANGE,
+                     f"{rule.keyword} {sent} not supported, {instead} used", [rule.tag])
+
+
+def _shown(raw: Any) -> str:
+    """A received value for a message: its text quoted, at most 40 characters."""
+    many = isinstance(raw, AbcSequence) and not isinstance(raw, (str, bytes))
+    text = "\\".join(str(v) for v in raw) if many else str(raw)
+    text = text.strip()
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def printer_default(default: Callable[[RuleContext], Any]) -> Fallback:
+    """The fallback of a printer-defined attribute: the printer's default ``default(ctx)``
+    (None: left unset, e.g. at image box level, where the film box's value then applies)."""
+    return lambda value, ctx: default(ctx)
 
 
 def encode(values: Mapping[str, Any], rules: Iterable[AttributeRule]) -> Dataset:
@@ -183,6 +240,21 @@ def text(max_length: int = 64) -> Parser:
         s = str(value).rstrip()
         if len(s) > max_length:
             raise ValueError(f"longer than {max_length} characters")
+        return s
+    return parse
+
+
+def configuration_text(allowed: Callable[[RuleContext], Iterable[str]]) -> Parser:
+    """Configuration Information (2010,0150), ST: printer-specific text compared as text (never
+    upper-cased; trailing spaces are not significant in ST, PS3.5 6.2), at most 1024 characters.
+    Any value when ``allowed(ctx)`` is empty, else one of those."""
+    def parse(value: Any, ctx: RuleContext) -> str:
+        s = str(value).rstrip(" ")
+        if len(s) > 1024:
+            raise ValueError("longer than 1024 characters")
+        choices = [c.rstrip(" ") for c in allowed(ctx)]
+        if choices and s not in choices:
+            raise ValueError(f"{s[:24]!r} is not one of this printer's {len(choices)} values")
         return s
     return parse
 

@@ -5,6 +5,14 @@ Display Format (STANDARD, ROW, COL and the printer's SLIDE / SUPERSLIDE / CUSTOM
 when the Basic Annotation Box class was negotiated, the annotation boxes of the Annotation Display
 Format ID; the response lists them in position order. N-SET takes Table H.4-7.
 
+Printer-defined attributes (PS3.3 C.13.3 leaves them to the printer, or lists Defined Terms a
+printer may extend): Film Size ID, Requested Resolution ID, Annotation Display Format ID,
+Magnification Type, Smoothing Type, Border and Empty Image Density, Configuration Information. A
+value the printer does not have is, unless ``strict_attributes``, replaced by the printer's
+default with warning 0116 (:mod:`printserver.scp.attributes`); an Annotation Display Format ID
+the printer does not define is kept and gets ``unknown_annotation_boxes`` boxes, laid out as one
+line of text across the top of the film (:mod:`printserver.layout.film_layout`).
+
 C616 policy: Film Session N-ACTION is supported, so a new film box never fails because an earlier
 one is unprinted; all film boxes of the session stay and any of them can be addressed by UID.
 """
@@ -16,9 +24,11 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
+from printserver.config import PrinterConfig
 from printserver.scp.association import PrintAssociation
-from printserver.scp.attributes import (AttributeRule, RuleContext, code, density, density_term,
-                                        encode, reference_item, uid_reference, validate)
+from printserver.scp.attributes import (AttributeRule, RuleContext, code, configuration_text,
+                                        density, density_term, encode, printer_default,
+                                        reference_item, uid_reference, validate)
 from printserver.scp.film_session import SESSION_PRESENTATION, discard_images
 from printserver.scp.model import (ANNOTATION_BOX, FILM_BOX, FILM_SESSION, AnnotationBox, FilmBox,
                                    ImageBox)
@@ -47,19 +57,38 @@ def _annotation_format(value: Any, ctx: RuleContext) -> str:
     return s
 
 
+def _kept(value: Any, ctx: RuleContext) -> str:
+    """An Annotation Display Format ID the printer does not define, kept as sent (lenient)."""
+    return str(value).strip().upper()
+
+
+def annotation_box_count(printer: PrinterConfig, format_id: str) -> int:
+    """Annotation boxes of an Annotation Display Format ID: the printer's count for the ID, or
+    ``unknown_annotation_boxes`` for an ID it does not define (accepted leniently)."""
+    counts = {k.upper(): n for k, n in printer.annotation_formats.items()}
+    return int(counts.get(format_id.strip().upper(), printer.unknown_annotation_boxes))
+
+
+def _printer_rule(keyword: str, parse: Any, default: Any, **kw: Any) -> AttributeRule:
+    """A printer-defined film box attribute whose default is also its fallback."""
+    return AttributeRule(keyword, parse=parse, default=default,
+                         fallback=printer_default(default), **kw)
+
+
 def _session_exists(uid: str, ctx: RuleContext) -> bool:
     fs = ctx.state.film_session
     return fs is not None and fs.uid == uid
 
 
-MAGNIFICATION = AttributeRule("MagnificationType", parse=code(lambda c: c.printer.magnification_types),
-                              default=lambda c: c.printer.default_magnification_type)
-SMOOTHING = AttributeRule("SmoothingType", parse=code(lambda c: c.printer.smoothing_types),
-                          default=lambda c: c.printer.smoothing_types[0] if c.printer.smoothing_types else None,
+MAGNIFICATION = _printer_rule("MagnificationType", code(lambda c: c.printer.magnification_types),
+                              lambda c: c.printer.default_magnification_type)
+SMOOTHING = _printer_rule("SmoothingType", code(lambda c: c.printer.smoothing_types),
+                          lambda c: c.printer.smoothing_types[0] if c.printer.smoothing_types
+                          else None,
                           supported=lambda c: bool(c.printer.smoothing_types))
-CONFIGURATION = AttributeRule("ConfigurationInformation",
-                              parse=code(lambda c: c.printer.configuration_information),
-                              default=lambda c: c.printer.configuration_information[0] or None)
+CONFIGURATION = _printer_rule("ConfigurationInformation",
+                              configuration_text(lambda c: c.printer.configuration_choices),
+                              lambda c: c.printer.default_configuration_information or None)
 MIN_DENSITY = AttributeRule("MinDensity", parse=density("Min"), default=lambda c: c.printer.min_density)
 MAX_DENSITY = AttributeRule("MaxDensity", parse=density("Max"), default=lambda c: c.printer.max_density)
 
@@ -69,8 +98,9 @@ _SETTABLE = (
     CONFIGURATION,
     PLUT_REFERENCE,
     SMOOTHING,
-    AttributeRule("BorderDensity", parse=density_term, default=lambda c: "BLACK"),
-    AttributeRule("EmptyImageDensity", parse=density_term, default=lambda c: "BLACK"),
+    _printer_rule("BorderDensity", density_term, lambda c: c.printer.default_border_density),
+    _printer_rule("EmptyImageDensity", density_term,
+                  lambda c: c.printer.default_empty_image_density),
     MIN_DENSITY,
     AttributeRule("Trim", parse=code(lambda c: [t.value for t in Trim]), default=lambda c: "NO",
                   supported=lambda c: c.printer.supports_trim),
@@ -86,11 +116,11 @@ CREATE_RULES = (
                   encode=reference_item(FILM_SESSION)),
     AttributeRule("FilmOrientation", parse=code(lambda c: [o.value for o in FilmOrientation]),
                   default=lambda c: c.printer.default_orientation),
-    AttributeRule("FilmSizeID", parse=code(lambda c: c.printer.film_sizes),
-                  default=lambda c: c.printer.default_film_size),
-    AttributeRule("AnnotationDisplayFormatID", parse=_annotation_format),
-    AttributeRule("RequestedResolutionID", parse=code(lambda c: list(c.printer.resolution_dpi)),
-                  default=lambda c: c.printer.default_resolution),
+    _printer_rule("FilmSizeID", code(lambda c: c.printer.film_sizes),
+                  lambda c: c.printer.default_film_size),
+    AttributeRule("AnnotationDisplayFormatID", parse=_annotation_format, fallback=_kept),
+    _printer_rule("RequestedResolutionID", code(lambda c: list(c.printer.resolution_dpi)),
+                  lambda c: c.printer.default_resolution),
     *_SETTABLE,
 )
 #: PS3.4 Table H.4-7
@@ -127,8 +157,7 @@ def create(state: PrintAssociation, uid: str | None, ds: Dataset | None) -> Repl
                             for i in range(fmt.box_count)]
     annotations = state.has_context(ANNOTATION_BOX)
     if annotations and "AnnotationDisplayFormatID" in values:
-        count = {k.upper(): n for k, n in state.printer.annotation_formats.items()}[
-            values["AnnotationDisplayFormatID"]]
+        count = annotation_box_count(state.printer, values["AnnotationDisplayFormatID"])
         film_box.annotation_boxes = [AnnotationBox(state.new_uid(), i + 1) for i in range(count)]
     session.film_boxes.append(film_box)
     state.instances[uid] = FILM_BOX

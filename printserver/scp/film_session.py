@@ -1,6 +1,9 @@
 """Basic Film Session SOP class (PS3.4 H.4.1): N-CREATE, N-SET, N-ACTION, N-DELETE.
 
-Attributes of PS3.4 Table H.4-2. Memory Allocation is not supported (warning B600). Illumination,
+Attributes of PS3.4 Table H.4-2. Medium Type and Film Destination are printer-defined (PS3.3
+C.13.1 lists Defined Terms a printer may extend): a value the printer does not have is replaced
+by its default with warning 0116 unless ``strict_attributes`` (:mod:`printserver.scp.attributes`).
+Memory Allocation is not supported (warning B600). Illumination,
 Reflected Ambient Light and the Referenced Presentation LUT Sequence are accepted on the session
 for pre-CP-173 SCUs and apply to every film box that does not set its own.
 """
@@ -15,7 +18,7 @@ from pydicom.dataset import Dataset
 
 from printserver.scp.association import PrintAssociation
 from printserver.scp.attributes import (AttributeRule, RuleContext, code, encode, integer,
-                                        json_sequence, text, validate)
+                                        json_sequence, printer_default, text, validate)
 from printserver.scp.model import FILM_SESSION, FilmBox, FilmSession
 from printserver.scp.presentation_lut import ILLUMINATION, PLUT_REFERENCE, REFLECTED_AMBIENT_LIGHT
 from printserver.scp.print_job import print_films
@@ -37,15 +40,24 @@ def _film_destination(value: Any, ctx: RuleContext) -> str:
     return s
 
 
+def _default_medium(ctx: RuleContext) -> str:
+    return ctx.printer.default_medium_type
+
+
+def _default_destination(ctx: RuleContext) -> str:
+    return ctx.printer.default_film_destination
+
+
+#: PS3.4 Table H.4-2
 RULES = (
     AttributeRule("SpecificCharacterSet", parse=lambda v, c: list(v) if not isinstance(v, str) else v),
     AttributeRule("NumberOfCopies", parse=integer(1, 99), default=lambda c: 1),
     AttributeRule("PrintPriority", parse=code(lambda c: [p.value for p in PrintPriority]),
                   default=lambda c: "MED"),
     AttributeRule("MediumType", parse=code(lambda c: c.printer.medium_types),
-                  default=lambda c: c.printer.default_medium_type),
+                  default=_default_medium, fallback=printer_default(_default_medium)),
     AttributeRule("FilmDestination", parse=_film_destination,
-                  default=lambda c: c.printer.default_film_destination),
+                  default=_default_destination, fallback=printer_default(_default_destination)),
     AttributeRule("FilmSessionLabel", parse=text(64)),
     AttributeRule("MemoryAllocation", parse=_memory_allocation),
     AttributeRule("OwnerID", parse=text(16)),

@@ -5,6 +5,9 @@ pixel module: MONOCHROME1/2, 8 bits in 8 or 12 bits in 16, unsigned; zero items 
 plus Polarity, Magnification / Smoothing Type, Min / Max Density (B605 clamping), Configuration
 Information, Requested Image Size, Requested Decimate/Crop Behavior and a Referenced Presentation
 LUT. Pixels are kept exactly as received (native little endian; big endian data is swapped).
+Magnification Type, Smoothing Type and Configuration Information are printer-defined: a value the
+printer does not have is, unless ``strict_attributes``, dropped with warning 0116, so that the
+film box's value applies (:mod:`printserver.scp.attributes`).
 
 Image larger than its box at the requested resolution (PS3.4 H.4.3.1.2.1.2): CROP → B609,
 DECIMATE → B60A (C603 with Magnification Type NONE), FAIL → C603, nothing requested → B604
@@ -22,8 +25,8 @@ from pydicom.dataset import Dataset
 from printserver.layout.film_layout import image_area_sizes
 from printserver.layout.spec import FilmSpec
 from printserver.scp.association import PrintAssociation
-from printserver.scp.attributes import (AttributeRule, RuleContext, code, density, encode,
-                                        integer, validate)
+from printserver.scp.attributes import (AttributeRule, RuleContext, code, configuration_text,
+                                        density, encode, integer, printer_default, validate)
 from printserver.scp.model import FilmBox, ImageBox, ImageRecord
 from printserver.scp.presentation_lut import PLUT_REFERENCE, check_depth
 from printserver.scp.status import DimseError, Reply
@@ -106,18 +109,24 @@ def _requested_image_size(value: Any, ctx: RuleContext) -> float:
     return size
 
 
+#: a printer-defined image box value the printer does not have is left unset: the film box's
+#: value applies
+_FILM_BOX_VALUE = printer_default(lambda c: None)
+
 #: PS3.4 Table H.4-10
 RULES = (
     AttributeRule("ImageBoxPosition", required=True, parse=integer(1, 65535)),
     AttributeRule("BasicGrayscaleImageSequence", required=True, parse=_image_sequence, echo=False),
     AttributeRule("Polarity", parse=code(lambda c: [p.value for p in Polarity])),
-    AttributeRule("MagnificationType", parse=code(lambda c: c.printer.magnification_types)),
+    AttributeRule("MagnificationType", parse=code(lambda c: c.printer.magnification_types),
+                  fallback=_FILM_BOX_VALUE),
     AttributeRule("SmoothingType", parse=code(lambda c: c.printer.smoothing_types),
-                  supported=lambda c: bool(c.printer.smoothing_types)),
+                  supported=lambda c: bool(c.printer.smoothing_types), fallback=_FILM_BOX_VALUE),
     AttributeRule("MinDensity", parse=density("Min")),
     AttributeRule("MaxDensity", parse=density("Max")),
     AttributeRule("ConfigurationInformation",
-                  parse=code(lambda c: c.printer.configuration_information)),
+                  parse=configuration_text(lambda c: c.printer.configuration_choices),
+                  fallback=_FILM_BOX_VALUE),
     AttributeRule("RequestedImageSize", parse=_requested_image_size),
     AttributeRule("RequestedDecimateCropBehavior",
                   parse=code(lambda c: [d.value for d in DecimateCropBehavior])),

@@ -4,7 +4,8 @@ A PLUT is created by shape (IDENTITY, LIN OD, or the softcopy INVERSE) or by tab
 with 256..65536 entries, first mapped value 0, 10–16 bits, and LUT Data). It is referenced from a
 film box, an image box, or (pre-CP-173 SCUs) the film session; while referenced it is not deleted.
 The rules here for referencing a PLUT and for Illumination / Reflected Ambient Light are shared by
-the film session and film box tables.
+the film session and film box tables. A printer with ``supports_presentation_lut = false`` (e.g.
+from a profile) has none of this: N-CREATE → 0118, the attributes are unsupported (0107 / 0105).
 """
 
 from __future__ import annotations
@@ -27,15 +28,20 @@ def _plut_exists(uid: str, ctx: RuleContext) -> bool:
     return uid in ctx.state.presentation_luts
 
 
+def _supported(ctx: RuleContext) -> bool:
+    return ctx.printer.supports_presentation_lut
+
+
 #: Referenced Presentation LUT Sequence (2050,0500): one item naming an existing PLUT
 PLUT_REFERENCE = AttributeRule("ReferencedPresentationLUTSequence",
                                parse=uid_reference(PRESENTATION_LUT, _plut_exists),
-                               encode=reference_item(PRESENTATION_LUT))
+                               encode=reference_item(PRESENTATION_LUT), supported=_supported)
 #: Illumination (2010,015E) and Reflected Ambient Light (2010,0160), cd/m², PS3.3 C.13.3
 ILLUMINATION = AttributeRule("Illumination", parse=integer(0, 65535),
-                             default=lambda c: c.printer.illumination)
+                             default=lambda c: c.printer.illumination, supported=_supported)
 REFLECTED_AMBIENT_LIGHT = AttributeRule("ReflectedAmbientLight", parse=integer(0, 65535),
-                                        default=lambda c: c.printer.reflected_ambient_light)
+                                        default=lambda c: c.printer.reflected_ambient_light,
+                                        supported=_supported)
 
 
 def _words(value: Any, count: int | None, big_endian: bool) -> list[int]:
@@ -80,6 +86,9 @@ def create(state: PrintAssociation, uid: str | None, ds: Dataset | None,
     """N-CREATE a Presentation LUT (PS3.4 H.4.9.2.1)."""
     if not state.has_context(PRESENTATION_LUT):
         raise DimseError(Status.NO_SUCH_SOP_CLASS, "Presentation LUT context not negotiated")
+    if not state.printer.supports_presentation_lut:
+        raise DimseError(Status.NO_SUCH_SOP_CLASS,
+                         f"printer {state.printer.ae_title} has no Presentation LUT")
     uid = state.claim_uid(uid, PRESENTATION_LUT)
     ctx = state.rule_context(big_endian)
     values = validate(ds, CREATE_RULES, ctx, apply_defaults=False)

@@ -91,7 +91,8 @@ def get_printer(printer: PrinterConfig, uid: str | None, requested: Sequence[int
 def configuration_dataset(printer: PrinterConfig, limits: LimitsConfig) -> Dataset:
     """Printer Configuration Sequence (2000,001E), PS3.4 Table H.4-26: one item (grayscale meta)."""
     item = Dataset()
-    item.SOPClassesSupported = [GRAYSCALE_META, ANNOTATION_BOX, PRINT_JOB, PRESENTATION_LUT]
+    item.SOPClassesSupported = [GRAYSCALE_META, ANNOTATION_BOX, PRINT_JOB] + (
+        [PRESENTATION_LUT] if printer.supports_presentation_lut else [])
     item.MaximumMemoryAllocation = 0
     item.MemoryBitDepth = 16
     item.PrintingBitDepth = 12 if printer.supports_12_bit else 8
@@ -118,7 +119,8 @@ def configuration_dataset(printer: PrinterConfig, limits: LimitsConfig) -> Datas
     names = list(printer.display_formats) or ["STANDARD\\1,1", "STANDARD\\1,2", "STANDARD\\2,2",
                                                "STANDARD\\2,3", "STANDARD\\3,4", "STANDARD\\4,4",
                                                "STANDARD\\4,5", "STANDARD\\5,6"]
-    names += [n for n in printer.named_formats if n not in names]
+    if not printer.display_formats:  # a display_formats list restricts the named ones too
+        names += [n for n in printer.named_formats if n not in names]
     for resolution, dpi in printer.resolution_dpi.items():
         for name in names:
             f = Dataset()
@@ -139,6 +141,9 @@ def configuration_dataset(printer: PrinterConfig, limits: LimitsConfig) -> Datas
         item.DefaultSmoothingType = printer.smoothing_types[0]
         if len(printer.smoothing_types) > 1:
             item.OtherSmoothingTypesAvailable = list(printer.smoothing_types[1:])
+    if printer.configuration_choices:
+        # Configuration Information Description (2010,0152), LT: the values this printer takes
+        item.ConfigurationInformationDescription = "\r\n".join(printer.configuration_choices)
     item.MaximumCollatedFilms = limits.max_film_boxes_per_session
     item.DecimateCropResult = "DEF DECIMATE"
     item.Manufacturer = printer.manufacturer

@@ -83,6 +83,8 @@ class PrintImage:
         How the values were windowed (for the log and the report).
     aspect_ratio : tuple of int, optional
         Pixel Aspect Ratio (0028,0034) row\\column when not 1:1.
+    configuration_information : str, optional
+        Configuration Information (2010,0150) of this image box, sent unchanged.
     """
 
     pixels: np.ndarray
@@ -90,6 +92,7 @@ class PrintImage:
     source: str
     voi: str = ""
     aspect_ratio: tuple[int, int] | None = None
+    configuration_information: str | None = None
 
     @property
     def rows(self) -> int:

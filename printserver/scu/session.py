@@ -85,6 +85,8 @@ class FilmOptions:
     film_session_label: str | None = None
     #: Annotation Display Format ID (2010,0030): printer-defined, e.g. LABEL on printserver
     annotation_display_format_id: str | None = None
+    #: Configuration Information (2010,0150), ST: printer-specific text, sent unchanged
+    configuration_information: str | None = None
     #: print with one Film Session N-ACTION instead of one Film Box N-ACTION per film
     session_print: bool = False
 
@@ -115,6 +117,8 @@ class FilmOptions:
             ds.MaxDensity = self.max_density
         if self.annotation_display_format_id:
             ds.AnnotationDisplayFormatID = self.annotation_display_format_id
+        if self.configuration_information:
+            ds.ConfigurationInformation = self.configuration_information
         if plut_uid:
             ds.ReferencedPresentationLUTSequence = [_reference(PresentationLUT, plut_uid)]
         return ds
@@ -130,7 +134,8 @@ def _reference(class_uid: str, instance_uid: str) -> Dataset:
 def image_box(position: int, image: PrintImage) -> Dataset:
     """The Basic Grayscale Image Box N-SET attribute list (PS3.4 Table H.4-10): Image Box
     Position and one Basic Grayscale Image Sequence item with the pixel module, MONOCHROME2,
-    12 bits in 16 (Pixel Data OW, little endian) or 8 bits in 8 (OB, padded to even length)."""
+    12 bits in 16 (Pixel Data OW, little endian) or 8 bits in 8 (OB, padded to even length);
+    the image's Configuration Information when it has one."""
     item = Dataset()
     item.SamplesPerPixel = 1
     item.PhotometricInterpretation = "MONOCHROME2"
@@ -152,6 +157,8 @@ def image_box(position: int, image: PrintImage) -> Dataset:
     ds = Dataset()
     ds.ImageBoxPosition = position
     ds.BasicGrayscaleImageSequence = [item]
+    if image.configuration_information:
+        ds.ConfigurationInformation = image.configuration_information
     return ds
 
 
