@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -21,7 +22,8 @@ from pypdf import PdfReader
 from printserver.jobs import Job, JobState
 from printserver.jobs.worker import Worker
 from printserver.scp.print_job import JobWriter
-from scp_fixtures import FILM_BOX, IMAGE_BOX, REPO, InProcessServer, image_box_ds
+from scp_fixtures import (FILM_BOX, IMAGE_BOX, REPO, InProcessServer, image_box_ds,
+                          wait_process_gone)
 
 MM_PER_PT = 25.4 / 72
 
@@ -371,6 +373,38 @@ def test_pool_replaces_a_dead_worker_and_requeues_its_job(tmp_path):
     for pid in running:  # stopped and reaped
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_pool_stops_after_an_idle_worker_was_killed(tmp_path):
+    """A worker killed while it waits for work (kill -9, out of memory) must not hang serve's stop
+    (it did with a multiprocessing.Event: the dead waiter stayed counted as a sleeper)."""
+    import signal
+
+    from printserver.jobs.pool import WorkerPool
+    from scp_fixtures import process_state
+
+    srv = InProcessServer(tmp_path / "srv", "[workers]\ncount = 1\npoll_interval = 600\n")
+    pool = WorkerPool(srv.config)
+    try:
+        job = print_job(srv, fmt="STANDARD\\1,1")
+        pool.start()
+        assert wait_for(srv.store, job.job_id, {"DONE", "FAILED"}).state is JobState.DONE
+        (pid,) = pool.workers.values()
+        # one more (empty) claim, then the worker waits 600 s for work or its stop: asleep
+        deadline = time.monotonic() + 30
+        asleep = 0
+        while asleep < 3:  # three looks in a row, 50 ms apart
+            asleep = asleep + 1 if process_state(pid) == "S" else 0
+            assert time.monotonic() < deadline, f"worker {pid} never idle: {process_state(pid)}"
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+        wait_process_gone(pid)
+    finally:
+        stopper = threading.Thread(target=pool.stop, daemon=True)
+        stopper.start()
+        stopper.join(30)
+        srv.stop()
+    assert not stopper.is_alive(), "WorkerPool.stop hangs after a worker was killed while idle"
 
 
 E2E_CONFIG = """
