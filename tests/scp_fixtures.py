@@ -43,6 +43,30 @@ ALL_TS = [ImplicitVRLittleEndian, ExplicitVRLittleEndian]
 DEFAULT_CONTEXTS = (META, PLUT, PRINT_JOB, ANNOTATION, PRINTER_CONFIGURATION, VERIFICATION)
 
 
+def process_state(pid: int) -> str:
+    """The state letter of process ``pid`` in /proc (R running, S sleeping, Z zombie …), or ""
+    when there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def process_gone(pid: int) -> bool:
+    """True when process ``pid`` has ended (no such process, or a zombie nobody reaped yet)."""
+    return process_state(pid) in ("", "Z", "X")
+
+
+def wait_process_gone(pid: int, timeout: float = 15.0) -> None:
+    """Wait until process ``pid`` has ended; AssertionError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not process_gone(pid):
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"process {pid} still running after {timeout} s")
+        time.sleep(0.02)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

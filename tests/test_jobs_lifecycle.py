@@ -255,13 +255,18 @@ def test_serve_purges_old_finished_jobs_at_start(tmp_path, print_scp_factory):
     srv = InProcessServer(tmp_path / "srv", printer)
     try:
         done = print_job(srv, fmt="STANDARD\\1,1")
-        assert Worker(srv.config, srv.store, srv.spool, "w").run_once().state is JobState.DONE
+        finished = Worker(srv.config, srv.store, srv.spool, "w").run_once()
+        assert finished.state is JobState.DONE
+        done_at = finished.finished_at
         waiting = print_job(srv, fmt="STANDARD\\1,1")
     finally:
         srv.stop()
-    time.sleep(1.0)
+    # serve starts once the DONE job finished longer ago than the retention (0.00001 days:
+    # 0.864 s); the clock passing it is all there is to wait for
+    old_enough = datetime.fromisoformat(done_at) + timedelta(days=0.00001)
+    time.sleep(max(0.0, (old_enough - datetime.now(timezone.utc)).total_seconds()) + 0.01)
     scp = print_scp_factory(printer + "[retention]\ndays = 0.00001\n[workers]\ncount = 0\n",
-                            data_dir=srv.config.data_dir)  # 0.864 s
+                            data_dir=srv.config.data_dir)
     store = scp.store()
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and not store.get(done.job_id).purged_at:

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 
 import numpy as np
 import pytest
@@ -70,6 +71,16 @@ def run_until_finished(srv, job_id: str, timeout: float = 60.0):
         if job.finished:
             return job
     raise AssertionError(f"job {job_id} not finished after {timeout} s: {srv.store.get(job_id)}")
+
+
+def run_when_due(worker: Worker, timeout: float = 30.0):
+    """``worker.run_once()`` until it claims a job (one waiting for its retry or follow time);
+    return the job as recorded."""
+    deadline = time.monotonic() + timeout
+    while (job := worker.run_once()) is None:
+        assert time.monotonic() < deadline, f"no job due after {timeout} s"
+        time.sleep(0.05)
+    return job
 
 
 def new_pdfs(cups, before: set, count: int, timeout: float = 30.0) -> list:
@@ -190,8 +201,7 @@ def test_a_rejecting_queue_is_printer_offline_until_it_accepts_again(cups, tmp_p
         assert (state.output_status, state.output_status_info) == ("FAILURE", "PRINTER OFFLINE")
         assert waiting.retry_at > waiting.updated_at  # not claimed before it (unit-tested)
         cups.tool("cupsaccept", "paper3")
-        time.sleep(0.6)  # retry_delay 0.5 s
-        assert worker.run_once().state is JobState.PRINTING
+        assert run_when_due(worker).state is JobState.PRINTING  # at its retry time
         assert run_until_finished(srv, job.job_id).state is JobState.DONE
         assert srv.store.printer_state("PAPER").output_status == "NORMAL"
     finally:
@@ -213,8 +223,8 @@ def test_cancel_while_printing_cancels_the_cups_job(cups, tmp_path):
         printing = worker.run_once()
         assert printing.state is JobState.PRINTING
         (reference,) = printing.output_ref.split()
-        time.sleep(0.4)
-        assert worker.run_once().state is JobState.PRINTING  # held in CUPS: still printing
+        followed = run_when_due(worker)  # asked at its follow time: held in CUPS, still printing
+        assert (followed.job_id, followed.state) == (job.job_id, JobState.PRINTING)
         assert cups.not_completed("paper5") == [reference]
 
         marked = lifecycle.cancel(srv.store, job.job_id)
@@ -232,6 +242,16 @@ def test_cancel_while_printing_cancels_the_cups_job(cups, tmp_path):
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "printserver", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
+
+
+def print_film(port: int, film_size: str, pixels: np.ndarray) -> None:
+    """One 1 x 1 film to the PAPER printer of a serve, over DICOM."""
+    with PrintSCU(port, called="PAPER") as scu:
+        fs = scu.film_session()
+        fb = scu.film_box(fs, "STANDARD\\1,1", FilmSizeID=film_size)
+        (box,) = [i.ReferencedSOPInstanceUID for i in fb.dataset.ReferencedImageBoxSequence]
+        assert scu.set(IMAGE_BOX, box, image_box_ds(1, pixels)).status == 0
+        assert scu.action(FILM_BOX, fb.affected_uid).status == 0
 
 
 def printer_status_over_dicom(port: int) -> tuple[str, str]:
@@ -261,13 +281,8 @@ def test_stopped_queue_fails_the_printer_and_the_job_waits_then_prints_once(cups
         time.sleep(0.2)
     assert printer_status_over_dicom(scp.port) == ("FAILURE", "PRINTER OFFLINE")
     before = set(cups.pdfs())
-    with PrintSCU(scp.port, called="PAPER") as scu:
-        fs = scu.film_session()
-        fb = scu.film_box(fs, "STANDARD\\1,1", FilmSizeID="14INX17IN")
-        (box,) = [i.ReferencedSOPInstanceUID for i in fb.dataset.ReferencedImageBoxSequence]
-        ramp = (np.arange(64 * 64, dtype=np.uint32).reshape(64, 64) % 4096).astype(np.uint16)
-        assert scu.set(IMAGE_BOX, box, image_box_ds(1, ramp)).status == 0
-        assert scu.action(FILM_BOX, fb.affected_uid).status == 0
+    ramp = (np.arange(64 * 64, dtype=np.uint32).reshape(64, 64) % 4096).astype(np.uint16)
+    print_film(scp.port, "14INX17IN", ramp)
     store = scp.store()
     (job,) = store.list()
 
@@ -290,9 +305,15 @@ def test_stopped_queue_fails_the_printer_and_the_job_waits_then_prints_once(cups
     assert done.state is JobState.DONE, done.message
     assert len(cups.completed(queue)) == 1 and done.output_ref == cups.completed(queue)[0]
     assert len(new_pdfs(cups, before, 1)) == 1
-    time.sleep(1.5)  # more follow and retry rounds: nothing is sent again
-    assert len(cups.completed(queue)) == 1 and cups.not_completed(queue) == []
-    assert len([p for p in cups.pdfs() if p not in before]) == 1
+    # the worker goes on claiming and following: a later job goes through the same rounds (the
+    # waiting job, older, would be claimed before it), and nothing of the first is sent again
+    print_film(scp.port, "A4", ramp)
+    (later,) = [j for j in store.list() if j.job_id != job.job_id]
+    later = wait_for(store, later.job_id, {"DONE", "FAILED", "CANCELLED"}, timeout=60)
+    assert later.state is JobState.DONE, later.message
+    assert sorted(cups.completed(queue)) == sorted([done.output_ref, later.output_ref])
+    assert cups.not_completed(queue) == [] and len(new_pdfs(cups, before, 2)) == 2
+    assert store.get(job.job_id).attempts == done.attempts
     assert printer_status_over_dicom(scp.port) == ("NORMAL", "NORMAL")
     assert printers_list(scp)["status"] == "NORMAL"
 
@@ -327,21 +348,22 @@ def test_kill_9_while_printing_follows_the_same_cups_job_after_restart(cups, pri
         f'"indefinite" }} }}')
     scp = print_scp_factory(text)
     before = set(cups.pdfs())
-    with PrintSCU(scp.port, called="PAPER") as scu:
-        fs = scu.film_session()
-        fb = scu.film_box(fs, "STANDARD\\1,1", FilmSizeID="A4")
-        (box,) = [i.ReferencedSOPInstanceUID for i in fb.dataset.ReferencedImageBoxSequence]
-        assert scu.set(IMAGE_BOX, box, image_box_ds(1, np.full((32, 32), 2000, np.uint16))
-                       ).status == 0
-        assert scu.action(FILM_BOX, fb.affected_uid).status == 0
+    print_film(scp.port, "A4", np.full((32, 32), 2000, np.uint16))
     store = scp.store()
     (job,) = store.list()
     printing = wait_for(store, job.job_id, {"PRINTING", "FAILED"}, timeout=30)
     assert printing.state is JobState.PRINTING and printing.output_ref
     scp.kill()
+    restarted_at = datetime.now(timezone.utc)
     scp.restart()
-    time.sleep(1.0)  # the restarted serve follows the job: still held in CUPS
-    assert store.get(job.job_id).state is JobState.PRINTING
+    # the restarted serve follows the job (a follow round records its next follow time; a
+    # requeue at start clears it): still held in CUPS, still PRINTING
+    deadline = time.monotonic() + 30
+    while not ((followed := store.get(job.job_id)).retry_at
+               and datetime.fromisoformat(followed.updated_at) > restarted_at):
+        assert time.monotonic() < deadline, f"not followed after the restart: {followed}"
+        time.sleep(0.05)
+    assert followed.state is JobState.PRINTING and followed.output_ref == printing.output_ref
     cups.tool("lp", "-i", printing.output_ref.rsplit("-", 1)[1], "-H", "resume")
     done = wait_for(store, job.job_id, {"DONE", "FAILED", "CANCELLED"}, timeout=60)
     assert done.state is JobState.DONE and done.attempts == 1, done.message

@@ -44,13 +44,18 @@ def test_tls_printer_get_with_client_certificate_while_silent_client_waits(tls_s
     srv, server_crt, client = tls_server
     silent = socket.create_connection(("127.0.0.1", srv.port))  # connects, never speaks
     try:
-        time.sleep(0.2)
-        start = time.monotonic()
+        # the server accepted it and waits for its TLS handshake (up to the ACSE timeout, 30 s)
+        deadline = time.monotonic() + 10
+        while not srv.server.active_associations:
+            assert time.monotonic() < deadline, "the silent connection was not accepted"
+            time.sleep(0.01)
+        (waiting,) = srv.server.active_associations
         with PrintSCU(srv.port, contexts=(PRINTER,),
                       tls=_client_context(server_crt, client)) as scu:
             r = scu.get(PRINTER, PRINTER_INSTANCE)
             assert r.status == 0 and r.dataset.PrinterStatus == "NORMAL"
-        assert time.monotonic() - start < 5
+        # served while the silent client's handshake still waits: not behind it
+        assert waiting in srv.server.active_associations
     finally:
         silent.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -19,9 +20,11 @@ from PIL import Image
 from pypdf import PdfReader
 
 from printserver.jobs import Job, JobState
+from printserver.jobs.hold import HOLD_DIR_VARIABLE, HoldFolder, HoldPoint
 from printserver.jobs.worker import Worker
 from printserver.jobs.writer import JobWriter
-from scp_fixtures import FILM_BOX, IMAGE_BOX, REPO, InProcessServer, image_box_ds
+from scp_fixtures import (FILM_BOX, IMAGE_BOX, REPO, InProcessServer, image_box_ds,
+                          wait_process_gone)
 from store_helpers import set_state
 
 MM_PER_PT = 25.4 / 72
@@ -155,6 +158,33 @@ def test_default_template_landscape_and_rerender_replaces_files(tmp_path):
         assert len(srv.store.films(job.job_id)) == 1
     finally:
         srv.stop()
+
+
+def test_the_hold_hook_holds_a_claimed_job_at_rendering_until_released(srv, tmp_path):
+    hold = HoldFolder(tmp_path / "hold")
+    first, second = print_job(srv), print_job(srv)
+    worker = Worker(srv.config, srv.store, srv.spool, "test:w1",
+                    HoldPoint.from_environment(hold.environment))
+    results: list[Job] = []
+    thread = threading.Thread(target=lambda: results.append(worker.run_once()), daemon=True)
+    thread.start()
+    held = hold.wait_held()
+    assert (held.job_id, held.attempt, held.worker_id, held.pid) == (first.job_id, 1, "test:w1",
+                                                                     os.getpid())
+    assert srv.store.get(first.job_id).state is JobState.RENDERING and thread.is_alive()
+    hold.release(first.job_id)
+    thread.join(30)
+    assert [j.job_id for j in results] == [first.job_id] and results[0].state is JobState.DONE
+    # the worker's stop ends a hold too (it then carries on with its job)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    assert hold.wait_held().job_id == second.job_id
+    stop.set()
+    thread.join(30)
+    assert not thread.is_alive() and srv.store.get(second.job_id).state is JobState.DONE
+    # without PRINTSERVER_HOLD_DIR there is no hold point
+    assert HoldPoint.from_environment({}) is None
 
 
 # --- (b) bad input never kills the worker ------------------------------------------------------
@@ -350,23 +380,29 @@ def wait_for(store, job_id: str, states: set[str], timeout: float = 60.0) -> Job
     raise AssertionError(f"job {job_id} not {states} after {timeout} s: {store.get(job_id)}")
 
 
-def test_pool_replaces_a_dead_worker_and_requeues_its_job(tmp_path):
-    import os
+def test_pool_replaces_a_dead_worker_and_requeues_its_job(tmp_path, monkeypatch):
     import signal
 
     from printserver.jobs.pool import WorkerPool
 
-    srv = InProcessServer(tmp_path / "srv", "[workers]\ncount = 1\n")  # 14INX17IN, 320 dpi
+    hold = HoldFolder(tmp_path / "hold")
+    monkeypatch.setenv(HOLD_DIR_VARIABLE, str(hold.path))  # the pool's workers hold every job
+    srv = InProcessServer(tmp_path / "srv", "[workers]\ncount = 1\n")
     pool = WorkerPool(srv.config)
     try:
-        job = print_job(srv, fmt="STANDARD\\1,1", size=(512, 512))
+        job = print_job(srv, fmt="STANDARD\\1,1")
         pool.start()
-        wait_for(srv.store, job.job_id, {"RENDERING"}, timeout=30)
+        held = hold.wait_held()  # claimed: RENDERING, and the worker provably on it
+        assert held.job_id == job.job_id and held.attempt == 1
         (pid,) = pool.workers.values()
+        assert held.pid == pid and srv.store.get(job.job_id).state is JobState.RENDERING
         os.kill(pid, signal.SIGKILL)
+        wait_process_gone(pid)
+        hold.release(job.job_id)
         done = wait_for(srv.store, job.job_id, {"DONE", "FAILED"})
         assert done.state is JobState.DONE and done.attempts == 2, done.message
         assert list(pool.workers.values()) != [pid]
+        assert done.claimed_by == next(iter(pool.workers)) != held.worker_id
         assert len(list((srv.config.data_dir / "films").glob("*.pdf"))) == 1
         running = list(pool.workers.values())
     finally:
@@ -375,6 +411,38 @@ def test_pool_replaces_a_dead_worker_and_requeues_its_job(tmp_path):
     for pid in running:  # stopped and reaped
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_pool_stops_after_an_idle_worker_was_killed(tmp_path):
+    """A worker killed while it waits for work (kill -9, out of memory) must not hang serve's stop
+    (it did with a multiprocessing.Event: the dead waiter stayed counted as a sleeper)."""
+    import signal
+
+    from printserver.jobs.pool import WorkerPool
+    from scp_fixtures import process_state
+
+    srv = InProcessServer(tmp_path / "srv", "[workers]\ncount = 1\npoll_interval = 600\n")
+    pool = WorkerPool(srv.config)
+    try:
+        job = print_job(srv, fmt="STANDARD\\1,1")
+        pool.start()
+        assert wait_for(srv.store, job.job_id, {"DONE", "FAILED"}).state is JobState.DONE
+        (pid,) = pool.workers.values()
+        # one more (empty) claim, then the worker waits 600 s for work or its stop: asleep
+        deadline = time.monotonic() + 30
+        asleep = 0
+        while asleep < 3:  # three looks in a row, 50 ms apart
+            asleep = asleep + 1 if process_state(pid) == "S" else 0
+            assert time.monotonic() < deadline, f"worker {pid} never idle: {process_state(pid)}"
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+        wait_process_gone(pid)
+    finally:
+        stopper = threading.Thread(target=pool.stop, daemon=True)
+        stopper.start()
+        stopper.join(30)
+        srv.stop()
+    assert not stopper.is_alive(), "WorkerPool.stop hangs after a worker was killed while idle"
 
 
 E2E_CONFIG = """
@@ -495,10 +563,13 @@ def test_own_print_scu_job_comes_out_of_serve_as_the_requested_pdf(print_scp_fac
     assert np.abs(cells[0] - cells[3]).mean() < 8 < np.abs(cells[0] - cells[1]).mean()
 
 
-def test_kill_9_while_rendering_renders_the_job_once_after_restart(print_scp_factory):
+def test_kill_9_while_rendering_renders_the_job_once_after_restart(print_scp_factory, tmp_path,
+                                                                  monkeypatch):
     from scp_fixtures import PrintSCU
 
-    scp = print_scp_factory("[workers]\ncount = 1\n")  # 14INX17IN at 320 dpi: seconds to render
+    hold = HoldFolder(tmp_path / "hold")
+    monkeypatch.setenv(HOLD_DIR_VARIABLE, str(hold.path))  # serve's workers hold every job
+    scp = print_scp_factory("[workers]\ncount = 1\n")
     with PrintSCU(scp.port) as scu:
         fs = scu.film_session()
         fb = scu.film_box(fs, "STANDARD\\1,1")
@@ -508,13 +579,18 @@ def test_kill_9_while_rendering_renders_the_job_once_after_restart(print_scp_fac
         assert scu.action(FILM_BOX, fb.affected_uid).status == 0
     store = scp.store()
     (job,) = store.list()
-    wait_for(store, job.job_id, {"RENDERING"}, timeout=30)
+    held = hold.wait_held()  # the worker has claimed the job and holds it at RENDERING
+    assert held.job_id == job.job_id and held.attempt == 1
     scp.kill()
+    # the worker dies with serve (a worker that outlived serve would render the job once
+    # released, or at its stop, and record it DONE)
+    wait_process_gone(held.pid)
     films = scp.data_dir / "films"
-    time.sleep(4)  # longer than the render: a worker that outlived serve would have finished
-    assert store.get(job.job_id).state is JobState.RENDERING
+    after_kill = store.get(job.job_id)
+    assert (after_kill.state, after_kill.claimed_by) == (JobState.RENDERING, held.worker_id)
     assert not list(films.glob("*.pdf")), "a worker kept rendering after serve was killed"
 
+    hold.release(job.job_id)
     scp.restart()
     done = wait_for(store, job.job_id, {"DONE", "FAILED"})
     assert done.state is JobState.DONE and done.attempts == 2, done.message
@@ -527,8 +603,6 @@ def test_kill_9_while_rendering_renders_the_job_once_after_restart(print_scp_fac
 
 
 def test_workers_config(tmp_path):
-    import os
-
     from printserver.config import load_config
     from printserver.errors import ConfigError
 

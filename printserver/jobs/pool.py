@@ -69,19 +69,33 @@ def _die_with_parent(parent_pid: int) -> None:
 
 @dataclass
 class _StopSignal:
-    """Stop when serve says so, on SIGTERM, or when serve is gone."""
+    """Stop when serve says so (it closes its end of the stop pipe), on SIGTERM, or when serve is
+    gone.
 
-    shared: Any  # multiprocessing Event
+    A pipe rather than a ``multiprocessing.Event``: a worker killed while it waits on an Event
+    (kill -9, out of memory) stays counted as a sleeper of the Event's condition, and serve's
+    ``Event.set()`` at stop then waits for it to wake, forever. Nothing a worker does to its end of
+    a pipe can block serve.
+    """
+
+    pipe: Any  # multiprocessing Connection, the read end: EOF once serve closed the write end
     parent_pid: int
     local: threading.Event = field(default_factory=threading.Event)
 
     def is_set(self) -> bool:
-        return (self.shared.is_set() or self.local.is_set()
-                or os.getppid() != self.parent_pid)
+        return (self.local.is_set() or os.getppid() != self.parent_pid
+                or self._closed(0.0))
 
     def wait(self, timeout: float) -> bool:
-        self.shared.wait(timeout)
+        if not self.local.is_set():
+            self._closed(timeout)
         return self.is_set()
+
+    def _closed(self, timeout: float) -> bool:
+        try:
+            return bool(self.pipe.poll(timeout))  # serve never writes: readable means EOF
+        except (EOFError, OSError):
+            return True
 
 
 def worker_process_main(config: Config, worker_id: str, stop: Any, parent_pid: int,
@@ -126,7 +140,8 @@ class WorkerPool:
         self.config = config
         self.grace_seconds = grace_seconds
         self._ctx = multiprocessing.get_context("spawn")
-        self._stop = self._ctx.Event()
+        #: workers wait on the read end; closing the write end stops them (see _StopSignal)
+        self._stop_reader, self._stop_writer = self._ctx.Pipe(duplex=False)
         self._stopping = threading.Event()
         self._monitor_done = threading.Event()
         self._lock = threading.Lock()
@@ -174,7 +189,7 @@ class WorkerPool:
         slot.worker_id = f"{self.node_id}/w{slot.number}.{slot.generation}"
         slot.process = self._ctx.Process(
             target=worker_process_main, name=f"printserver-worker-{slot.number}",
-            args=(self.config, slot.worker_id, self._stop, os.getpid(),
+            args=(self.config, slot.worker_id, self._stop_reader, os.getpid(),
                   logging.getLogger().getEffectiveLevel()))
         slot.process.start()
         slot.started = time.monotonic()
@@ -242,7 +257,7 @@ class WorkerPool:
         """Let every worker finish its current job (up to ``grace_seconds``), then end them."""
         with self._lock:
             self._stopping.set()
-            self._stop.set()
+            self._stop_writer.close()
         deadline = time.monotonic() + self.grace_seconds
         killed = []
         for slot in self._slots:

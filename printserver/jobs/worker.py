@@ -26,6 +26,9 @@ the loop goes on with the next one.
 :meth:`Worker.run` loops until a stop event is set, sleeping ``poll_interval`` seconds while the
 queue is empty. ``printserver serve`` runs workers in their own processes
 (:mod:`printserver.jobs.pool`); tests run a worker in their own process.
+
+With ``PRINTSERVER_HOLD_DIR`` set (a test and diagnostic hook, :mod:`printserver.jobs.hold`), a
+worker holds each job it claims for rendering at RENDERING until the job is released.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,7 @@ import numpy as np
 
 from printserver.config import Config, PrinterConfig, WorkersConfig
 from printserver.errors import PrintserverError
+from printserver.jobs.hold import HoldPoint
 from printserver.jobs.manifest import read_manifest
 from printserver.jobs.model import FilmRecord, Job, JobState
 from printserver.jobs.spool import MANIFEST_NAME, Spool
@@ -92,20 +96,28 @@ class Worker:
         The spool the jobs' manifests and pixels are in.
     worker_id
         Name recorded as ``claimed_by``; unique per worker and per run (host, pid, number).
+    hold
+        Where claimed jobs wait before rendering (:mod:`printserver.jobs.hold`); by default the
+        folder ``PRINTSERVER_HOLD_DIR`` names, normally none.
     """
 
     config: Config
     store: JobStore
     spool: Spool
     worker_id: str
+    hold: HoldPoint | None = field(default_factory=HoldPoint.from_environment)
 
     def run(self, stop: threading.Event | Any) -> None:
         """Process jobs until ``stop`` (anything with ``is_set`` / ``wait``) is set."""
         log.info("worker %s started", self.worker_id)
+        if self.hold is not None:
+            log.warning("worker %s: every job it claims waits at RENDERING until released in %s "
+                        "(PRINTSERVER_HOLD_DIR, a test and diagnostic hook)", self.worker_id,
+                        self.hold.folder)
         interval = self.config.workers.poll_interval
         while not stop.is_set():
             try:
-                job = self.run_once()
+                job = self.run_once(stop)
             except JobStoreError as exc:  # database busy or gone: keep trying, slowly
                 log.error("worker %s: job store: %s", self.worker_id, exc)
                 stop.wait(max(interval, 1.0))
@@ -118,8 +130,10 @@ class Worker:
                 stop.wait(interval)
         log.info("worker %s stopped", self.worker_id)
 
-    def run_once(self) -> Job | None:
+    def run_once(self, stop: threading.Event | Any = None) -> Job | None:
         """Claim and process one job; return it as recorded (None when the queue was empty).
+
+        ``stop`` (the loop's stop event, if any) also ends a hold (:mod:`printserver.jobs.hold`).
 
         Raises
         ------
@@ -132,6 +146,8 @@ class Worker:
             return None
         if job.state is JobState.PRINTING:
             return self.follow(job)
+        if self.hold is not None:
+            self.hold.hold(job.job_id, job.attempts, self.worker_id, stop)
         return self.process(job)
 
     def process(self, job: Job) -> Job:
