@@ -264,8 +264,9 @@ class ServerProcess:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` of the web UI."""
-        return f"http://{self.host}:{self.web_port}"
+        """``http://127.0.0.1:PORT`` of the web UI (``https://`` with ``[web] certificate``)."""
+        https = load_config(self.config_path, data_dir=self.data_dir).web.https
+        return f"{'https' if https else 'http'}://{self.host}:{self.web_port}"
 
     def setup_token(self) -> str:
         """The first-run setup token serve logged (the last one, after restarts)."""
@@ -276,8 +277,12 @@ class ServerProcess:
         return found[-1]
 
     def _web_ready(self) -> bool:
+        import ssl
+
+        unverified = ssl._create_unverified_context()  # only: is it up? (tests check TLS)
         try:
-            with urllib.request.urlopen(f"{self.base_url}/api/health", timeout=2) as answer:
+            with urllib.request.urlopen(f"{self.base_url}/api/health", timeout=2,
+                                        context=unverified) as answer:
                 return answer.status == 200
         except OSError:
             return False

@@ -109,3 +109,60 @@ def client_as(web_app, web_clock):
         return client
 
     return make
+
+
+class HttpClient:
+    """A cookie-keeping HTTP client for a real ``printserver serve`` (no redirect is followed:
+    the answers are as the server gave them).
+
+    Usage::
+
+        http = HttpClient(scp.base_url)
+        status, headers, body = http.get("/api/health")
+        http.sign_in("ada", PASSWORD)
+    """
+
+    def __init__(self, base_url: str, context=None) -> None:
+        import http.cookiejar
+        import urllib.request
+
+        class _NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        self.base_url = base_url.rstrip("/")
+        self.cookies = http.cookiejar.CookieJar()
+        handlers = [urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect()]
+        if context is not None:
+            handlers.append(urllib.request.HTTPSHandler(context=context))
+        self._opener = urllib.request.build_opener(*handlers)
+
+    def request(self, method: str, path: str, data: dict | None = None,
+                headers: dict | None = None) -> tuple[int, dict, str]:
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(self.base_url + path, data=body, method=method,
+                                         headers={"Referer": self.base_url + path, **(headers or {})})
+        try:
+            with self._opener.open(request, timeout=30) as answer:
+                return answer.status, dict(answer.headers), answer.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read().decode()
+
+    def get(self, path: str, headers: dict | None = None) -> tuple[int, dict, str]:
+        return self.request("GET", path, headers=headers)
+
+    def csrf_token(self, page: str = "/signin") -> str:
+        found = _META.search(self.get(page)[2])
+        assert found, f"no csrf-token on {page}"
+        return found.group(1)
+
+    def post_form(self, path: str, data: dict, page: str | None = None) -> tuple[int, dict, str]:
+        """POST a form with the CSRF token of ``page`` (default: ``path`` itself)."""
+        return self.request("POST", path, {"csrf_token": self.csrf_token(page or path), **data})
+
+    def sign_in(self, name: str, password: str = PASSWORD) -> tuple[int, dict, str]:
+        return self.post_form("/signin", {"name": name, "password": password})
