@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from accounts_helpers import PASSWORD
-from web.server import _tls_adapter
+from web.server import tls_adapter
 from web_fixtures import HttpClient
 
 
@@ -94,7 +94,7 @@ def test_https_with_the_web_certificate(print_scp_factory, tmp_path):
     with socket.create_connection(("127.0.0.1", scp.web_port), timeout=10) as raw:
         with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
             assert tls.version() in ("TLSv1.2", "TLSv1.3")
-    assert _tls_adapter(crt, key).context.minimum_version is ssl.TLSVersion.TLSv1_2
+    assert tls_adapter(crt, key).context.minimum_version is ssl.TLSVersion.TLSv1_2
     try:  # plain HTTP on the HTTPS port gets no page (cheroot answers 400, or closes)
         plain = HttpClient(f"http://127.0.0.1:{scp.web_port}").get("/api/health")[0]
     except OSError:

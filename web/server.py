@@ -40,7 +40,7 @@ class _Server(wsgi.Server):
         log.log(level, "%s", msg, exc_info=traceback)
 
 
-def _tls_adapter(certificate: str, private_key: str) -> BuiltinSSLAdapter:
+def tls_adapter(certificate: str, private_key: str) -> BuiltinSSLAdapter:
     try:
         adapter = BuiltinSSLAdapter(certificate, private_key)
     except (OSError, ssl.SSLError) as exc:
@@ -93,7 +93,7 @@ class WebServer:
                          server_name="printserver", timeout=CONNECTION_TIMEOUT,
                          shutdown_timeout=SHUTDOWN_SECONDS)
         if web.https:
-            server.ssl_adapter = _tls_adapter(web.certificate, web.private_key)
+            server.ssl_adapter = tls_adapter(web.certificate, web.private_key)
         try:
             server.prepare()
         except OSError as exc:
