@@ -456,3 +456,24 @@ def test_the_top_bar_shows_each_role_its_sections(web_config, web_clock):
             assert f"printserver 0.1.0" in html  # the footer
     assert seen == {"admin": ["Dashboard", "Jobs", "QC", "Users", "Audit"],
                     "qa": ["Dashboard", "Jobs", "QC"], "viewer": ["Dashboard", "Jobs"]}
+
+
+# -- layering -------------------------------------------------------------------------------------
+
+def test_web_reaches_the_database_only_through_the_services():
+    """WEB_SPEC: web/ never imports a store module, sqlite3, psycopg or sqlalchemy."""
+    import ast
+    from pathlib import Path
+
+    import web
+
+    forbidden = ("sqlite3", "psycopg", "sqlalchemy", "printserver.jobs.store",
+                 "printserver.jobs.database", "printserver.jobs.schema", "printserver.accounts.schema")
+    wrong = []
+    for path in sorted(Path(web.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            wrong += [f"{path.name}: {n}" for n in names
+                      if any(n == f or n.startswith(f + ".") for f in forbidden)]
+    assert wrong == []

@@ -106,6 +106,8 @@ def _session_user() -> User | None:
 def load_user() -> None:
     """``before_request``: set ``g.user`` (or None) and ``g.via`` (``session`` or ``token``)."""
     g.user, g.via = None, None
+    if request.endpoint == "static":
+        return  # the stylesheet and icons: no database round trip
     token = bearer_token() if is_api() else None
     if token is not None:
         found = accounts().tokens.authenticate(token)
