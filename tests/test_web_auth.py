@@ -5,7 +5,6 @@ API authentication with Bearer tokens."""
 
 from __future__ import annotations
 
-import dataclasses
 
 import pytest
 from flask import Blueprint, abort, jsonify
