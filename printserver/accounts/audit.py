@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 from typing import Any
 
 from sqlalchemy import Connection, Row, select, tuple_
@@ -25,8 +24,6 @@ from printserver.accounts.schema import audit_log
 from printserver.errors import ParameterError
 from printserver.jobs.database import Database
 from printserver.jobs.schema import stamp
-
-log = logging.getLogger(__name__)
 
 #: the most records one page returns
 MAX_PAGE = 500
