@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "printserver.jobs.cli",
     "printserver.jobs.printers_cli",
     "printserver.jobs.db_cli",
+    "printserver.accounts.cli",
     "printserver.scu.cli",
 )
 

@@ -329,8 +329,51 @@ class RetentionConfig:
 
 @dataclass(frozen=True)
 class WebConfig:
+    """The web UI and JSON API that ``printserver serve`` serves (docs/web.md)."""
+
+    #: false: serve runs no web server (the DICOM side and the workers only)
+    enabled: bool = True
     host: str = "127.0.0.1"
+    #: 0 = any free port (serve logs the one it took)
     port: int = 8080
+    #: PEM files; both set = the web server speaks HTTPS itself (TLS 1.2 or later)
+    certificate: str = ""
+    private_key: str = ""
+    #: reverse proxies in front of the web server whose X-Forwarded-For / -Proto / -Host /
+    #: -Port / -Prefix headers are believed (werkzeug's ProxyFix); 0 = none, headers ignored
+    trusted_proxies: int = 0
+    #: a session ends this many hours after sign-in, whatever happens (absolute lifetime)
+    session_hours: float = 8.0
+    #: and after this many minutes without a page or form (idle timeout)
+    idle_minutes: float = 30.0
+    #: sign-in throttling: failed sign-ins counted over the last ``signin_window_minutes``, per
+    #: user name and per client address; at the limit, sign-in is refused until they age out
+    signin_window_minutes: float = 15.0
+    signin_max_failures_per_name: int = 5
+    signin_max_failures_per_address: int = 20
+    #: the first-run setup token (logged by serve while there is no user) is valid this long
+    setup_token_hours: float = 24.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"web.port must be 0 … 65535, got {self.port!r}")
+        if bool(self.certificate) != bool(self.private_key):
+            raise ConfigError("web: certificate and private_key must both be set (HTTPS) or "
+                              "both be empty")
+        if self.trusted_proxies < 0:
+            raise ConfigError("web.trusted_proxies must be >= 0")
+        for name in ("session_hours", "idle_minutes", "signin_window_minutes",
+                     "setup_token_hours"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"web.{name} must be > 0")
+        for name in ("signin_max_failures_per_name", "signin_max_failures_per_address"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"web.{name} must be >= 1")
+
+    @property
+    def https(self) -> bool:
+        """The web server speaks HTTPS itself (``certificate`` and ``private_key`` set)."""
+        return bool(self.certificate)
 
 
 @dataclass(frozen=True)

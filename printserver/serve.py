@@ -9,9 +9,13 @@ them in order:
    run left behind requeued, one process per worker;
 3. housekeeping (:class:`printserver.jobs.housekeeping.Housekeeper`): retention purges and the
    printers' status probes;
+4. the web server (:class:`web.server.WebServer`, unless ``[web] enabled = false``): the web UI
+   and the JSON API on ``[web] host:port``; while there is no user it logs the first-run setup
+   token;
 
-and stops them the other way round: housekeeping, then the SCP (no new jobs, open associations
-ended), then the workers (each finishes its current job). The web server joins them here.
+and stops them the other way round: the web server (no new request; requests in progress
+finish), housekeeping, then the SCP (no new jobs, open associations ended), then the workers
+(each finishes its current job).
 
 ``printserver serve`` runs one node until SIGTERM or SIGINT.
 """
@@ -31,6 +35,7 @@ from printserver.jobs.pool import WorkerPool
 from printserver.jobs.services import refresh_downstream
 from printserver.scp.server import PrintServer
 from printserver.scu.reactor_gate import check_pynetdicom
+from web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +44,7 @@ STOP_POLL = 1.0
 
 
 class ServeNode:
-    """The parts of one ``printserver serve``: Print SCP, render workers, housekeeping.
+    """The parts of one ``printserver serve``: Print SCP, render workers, housekeeping, web.
 
     Parameters
     ----------
@@ -52,6 +57,7 @@ class ServeNode:
         self.server: PrintServer | None = None
         self.workers: WorkerPool | None = None
         self.housekeeper: Housekeeper | None = None
+        self.web: WebServer | None = None
         #: set once every part has started, cleared when they stop
         self.started = threading.Event()
 
@@ -61,7 +67,7 @@ class ServeNode:
         Raises
         ------
         PrintserverError
-            The DICOM port cannot be bound, the configuration cannot be served (e.g. TLS
+            The DICOM or web port cannot be bound, the configuration cannot be served (e.g. TLS
             files), or the installed pynetdicom is not the one the outputs were written for.
         """
         upgrade(self.config)  # the job store's schema (printserver db upgrade), before any open
@@ -80,13 +86,18 @@ class ServeNode:
         self.workers.start()
         self.housekeeper = Housekeeper(self.config)
         self.housekeeper.start()  # retention purges, printer status probes
+        if self.config.web.enabled:
+            self.web = WebServer(self.config)
+            self.web.start()
         self.started.set()
 
     def stop(self) -> None:
-        """Stop what was started: housekeeping, the Print SCP, then the workers (each finishes
-        its current job), the workers even when stopping another part failed."""
+        """Stop what was started: the web server, housekeeping, the Print SCP, then the workers
+        (each finishes its current job), the workers even when stopping another part failed."""
         self.started.clear()
         try:
+            if self.web is not None:
+                self.web.stop()
             if self.housekeeper is not None:
                 self.housekeeper.stop()
             if self.server is not None:
@@ -94,7 +105,7 @@ class ServeNode:
         finally:
             if self.workers is not None:
                 self.workers.stop()
-        self.server = self.workers = self.housekeeper = None
+        self.server = self.workers = self.housekeeper = self.web = None
 
     def run(self, stop: threading.Event) -> None:
         """Start, serve until ``stop`` is set, then stop."""
@@ -108,16 +119,17 @@ class ServeNode:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``serve`` to the ``printserver`` command."""
-    p = sub.add_parser("serve", help="run the DICOM Print SCP",
+    p = sub.add_parser("serve", help="run the DICOM Print SCP and the web UI",
                        description="Run the DICOM Print SCP (PS3.4 Annex H) with the defaults of the "
                                    "configuration: port 11112, AE title PRINTSCP, data under ./var, "
-                                   "and the render workers that turn queued jobs into PDF films "
-                                   "([workers] count). Stops cleanly on SIGTERM or SIGINT.")
+                                   "the render workers that turn queued jobs into PDF films "
+                                   "([workers] count), and the web UI and JSON API on "
+                                   "127.0.0.1:8080 ([web]). Stops cleanly on SIGTERM or SIGINT.")
     p.add_argument("--config", metavar="FILE", help="TOML configuration file")
     p.add_argument("--data-dir", metavar="DIR", help="data folder (job store, spool, films)")
     p.add_argument("--dicom-port", metavar="N", type=int, help="DICOM port (default 11112)")
     p.add_argument("--web-port", metavar="N", type=int,
-                   help="web UI port (default 8080; the web UI is not served yet)")
+                   help="web UI port (default 8080; 0 = any free port, logged at start)")
     p.set_defaults(func=run)
 
 

@@ -68,3 +68,9 @@ def print_scp(print_scp_factory):
 # --- job store on SQLite and on a private PostgreSQL server (tests/pg_fixtures.py) -------------
 
 from pg_fixtures import job_store, postgres  # noqa: E402,F401  (fixtures)
+
+
+# --- web UI and JSON API (tests/web_fixtures.py) and browsers (tests/browser_fixtures.py) --------
+
+from web_fixtures import _users_database, client_as, web_app, web_clock, web_config  # noqa: E402,F401
+from browser_fixtures import browser, new_page, screenshot, web_serve  # noqa: E402,F401

@@ -7,10 +7,12 @@ an N-CREATE is only in the response command set) and answers N-EVENT-REPORTs wit
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -261,6 +263,9 @@ class ServerProcess:
     process : subprocess.Popen
     log_path : Path
         The server's stderr.
+    web_port : int
+        The web UI's port (``--web-port``; a free one when not given). :meth:`start` waits for
+        ``/api/health`` too unless the configuration says ``[web] enabled = false``.
     """
 
     host: str
@@ -271,20 +276,55 @@ class ServerProcess:
     log_path: Path
     process: subprocess.Popen | None = None
     _stores: list = field(default_factory=list)
+    web_port: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.web_port is None:
+            self.web_port = free_port()
+
+    @property
+    def web_enabled(self) -> bool:
+        return load_config(self.config_path, data_dir=self.data_dir).web.enabled
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` of the web UI (``https://`` with ``[web] certificate``)."""
+        https = load_config(self.config_path, data_dir=self.data_dir).web.https
+        return f"{'https' if https else 'http'}://{self.host}:{self.web_port}"
+
+    def setup_token(self) -> str:
+        """The first-run setup token serve logged (the last one, after restarts)."""
+        found = re.findall(r"first run: create the first admin at \S+ with the setup token (\S+)",
+                           self.log_path.read_text(errors="replace"))
+        if not found:
+            raise AssertionError(f"no setup token in serve's log: {self.log_path.read_text()}")
+        return found[-1]
+
+    def _web_ready(self) -> bool:
+        import ssl
+
+        unverified = ssl._create_unverified_context()  # only: is it up? (tests check TLS)
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/api/health", timeout=2,
+                                        context=unverified) as answer:
+                return answer.status == 200
+        except OSError:
+            return False
 
     def start(self, timeout: float = 20.0) -> ServerProcess:
         cmd = [sys.executable, "-m", "printserver", "serve", "--data-dir", str(self.data_dir),
-               "--dicom-port", str(self.port)]
+               "--dicom-port", str(self.port), "--web-port", str(self.web_port)]
         if self.config_path:
             cmd += ["--config", str(self.config_path)]
         env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(cmd, cwd=REPO, stdout=self.log, stderr=self.log, env=env)
         deadline = time.monotonic() + timeout
+        web = self.web_enabled
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"printserver serve exited: {self.log_path.read_text()}")
-            if self._echo():
+            if self._echo() and (not web or self._web_ready()):
                 return self
             time.sleep(0.1)
         self.stop()

@@ -17,6 +17,7 @@ from printserver.jobs.database import Database
 from printserver.jobs.migrate import HEAD, upgrade, upgrade_database
 from printserver.jobs.model import Job, JobEventKind, JobState
 from printserver.jobs.schema import jobs, metadata
+import printserver.accounts.schema  # noqa: F401,E402  (the accounts' tables join the metadata)
 from printserver.jobs.store import JobStoreError, open_job_store
 from scp_fixtures import REPO
 
@@ -54,7 +55,7 @@ def test_head_is_the_newest_revision_file():
 
     script = ScriptDirectory.from_config(_alembic(None))
     assert script.get_current_head() == HEAD
-    assert [r.revision for r in script.walk_revisions()] == ["0002", "0001"]  # one line
+    assert [r.revision for r in script.walk_revisions()] == ["0003", "0002", "0001"]  # one line
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -20,7 +20,7 @@ from printserver.serve import ServeNode
 
 def _config(tmp_path, port: int = 0):
     path = tmp_path / "printserver.toml"
-    path.write_text("[workers]\ncount = 0\n[retention]\ndays = 0\n")
+    path.write_text("[workers]\ncount = 0\n[retention]\ndays = 0\n[web]\nport = 0\n")
     config = load_config(path, data_dir=tmp_path / "var", dicom_port=port)
     return dataclasses.replace(config, dicom=dataclasses.replace(config.dicom, host="127.0.0.1"))
 
