@@ -328,6 +328,24 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class QCConfig:
+    """Display and printer QC records (``printserver.qc``)."""
+
+    #: paper of the PDF QC reports: A4 or LETTER
+    report_page_size: str = "A4"
+    #: calling AE title of the calibration step wedges printserver prints on its own printers
+    #: (a printer with ``calling_aets`` must list it)
+    calling_ae: str = "PRINTSERVER"
+
+    def __post_init__(self) -> None:
+        if self.report_page_size.upper() not in ("A4", "LETTER"):
+            raise ConfigError(f"qc.report_page_size must be A4 or LETTER, got "
+                              f"{self.report_page_size!r}")
+        if not 0 < len(self.calling_ae.strip()) <= 16 or "\\" in self.calling_ae:
+            raise ConfigError(f"qc.calling_ae {self.calling_ae!r} must be 1 to 16 characters")
+
+
+@dataclass(frozen=True)
 class WebConfig:
     """The web UI and JSON API that ``printserver serve`` serves (docs/web.md)."""
 
@@ -390,6 +408,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     workers: WorkersConfig = field(default_factory=WorkersConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    qc: QCConfig = field(default_factory=QCConfig)
     printers: tuple[PrinterConfig, ...] = field(default_factory=lambda: (PrinterConfig(),))
 
     def __post_init__(self) -> None:

@@ -17,6 +17,7 @@ import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from typing import Self
 
 from printserver.errors import ParameterError
 
@@ -45,8 +46,44 @@ class LimitSource:
     status: str  # "secondary" or "recalled" (see the module docstring)
 
 
+class Limits:
+    """Methods of a frozen dataclass of limits, each a positive number or ``None`` (criterion
+    off): checked at construction, replaced by name, listed (:class:`QCLimits`, and the film
+    constancy limits of :mod:`printserver.gsdf.film_constancy`)."""
+
+    #: what one of the limits is called in messages
+    _what = "limit"
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value) or value <= 0:
+                raise ParameterError(f.name, f"must be a positive number or None; got {value!r}")
+            object.__setattr__(self, f.name, float(value))
+
+    def with_overrides(self, overrides: Mapping[str, object]) -> Self:
+        """A copy with some limits replaced (e.g. from a configuration file or a display's record).
+
+        Raises
+        ------
+        ParameterError
+            Naming the key when it is not a limit or its value is not a positive number or None.
+        """
+        names = {f.name for f in fields(self)}  # type: ignore[arg-type]
+        for key in overrides:
+            if key not in names:
+                raise ParameterError(str(key), f"not a {self._what} (known: {', '.join(sorted(names))})")
+        return replace(self, **overrides)  # type: ignore[type-var]
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
-class QCLimits:
+class QCLimits(Limits):
     """Pass/fail limits of a display; ``None`` disables a criterion.
 
     Attributes
@@ -76,37 +113,12 @@ class QCLimits:
     max_uniformity_deviation: float | None = 0.30
     max_median_deviation: float | None = None
 
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or value <= 0:
-                raise ParameterError(f.name, f"must be a positive number or None; got {value!r}")
-            object.__setattr__(self, f.name, float(value))
+    _what = "QC limit"
 
     @classmethod
     def for_class(cls, display_class: "str | DisplayClass") -> "QCLimits":
         """The default limits of a display class (see :data:`DEFAULT_LIMITS`)."""
         return DEFAULT_LIMITS[DisplayClass.parse(display_class)]
-
-    def with_overrides(self, overrides: Mapping[str, object]) -> "QCLimits":
-        """A copy with some limits replaced (e.g. from a configuration file or a display's record).
-
-        Raises
-        ------
-        ParameterError
-            Naming the key when it is not a limit or its value is not a positive number or None.
-        """
-        names = {f.name for f in fields(self)}
-        for key in overrides:
-            if key not in names:
-                raise ParameterError(str(key), f"not a QC limit (known: {', '.join(sorted(names))})")
-        return replace(self, **overrides)  # type: ignore[arg-type]
-
-    def as_dict(self) -> dict[str, float | None]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 #: default limits per display class (reference display-qc.md §3, §4, §8)

@@ -19,7 +19,8 @@ at the line of the reading concerned, a missing level without a line.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from numpy.typing import ArrayLike
@@ -51,15 +52,32 @@ def parse_readings_csv(text: str, name: str = "<text>", ambient: float = 0.0,
     ParameterError
         An invalid ``ambient`` (not the file's fault).
     """
-    ddl: list[int] = []
-    luminance: list[float] = []
-    lines: list[int] = []
-    for number, cells in csv_rows(text, HEADER, name):
-        ddl.append(_int(cells[0], name, number, "ddl"))
-        luminance.append(_float(cells[1], name, number, "luminance"))
-        lines.append(number)
-    try:
+    ddl, luminance, lines = csv_pairs(text, HEADER, name)
+    with reading_lines(name, lines):
         return check_readings(ddl, luminance, ambient, levels)
+
+
+def csv_pairs(text: str, header: tuple[str, str], name: str = "<text>", context: str = ""
+              ) -> tuple[list[int], list[float], list[int]]:
+    """``(keys, values, line numbers)`` of a two-column CSV of readings: an integer key (a DDL, a
+    step) and a number per row, under ``header`` (:func:`printserver.gsdf.curves.csv_rows`);
+    :class:`InputFileError` naming the line for a malformed row."""
+    keys: list[int] = []
+    values: list[float] = []
+    lines: list[int] = []
+    for number, cells in csv_rows(text, header, name, context):
+        keys.append(_int(cells[0], name, number, header[0]))
+        values.append(_float(cells[1], name, number, header[1]))
+        lines.append(number)
+    return keys, values, lines
+
+
+@contextmanager
+def reading_lines(name: str, lines: Sequence[int]) -> Iterator[None]:
+    """Turn a :class:`ReadingError` about reading ``i`` into an :class:`InputFileError` at
+    ``lines[i]`` of the file ``name`` (no line for an error about the whole set)."""
+    try:
+        yield
     except ReadingError as exc:
         line = lines[exc.index] if exc.index is not None else None
         raise InputFileError(name, line, str(exc)) from None

@@ -159,6 +159,11 @@ class FilmRecord:
         Time to render the film's raster (PDF and preview writing not included).
     warnings : tuple of str
         Conditions the film was rendered through (PS3.4 H.4 warnings, e.g. B604 demagnified).
+    calibration : str
+        The stored printer calibration the film was rendered through
+        (:attr:`printserver.layout.job_render.RenderedJob.calibration`): ``"version N"`` of the
+        printer's calibrations, ``"uncalibrated step wedge ID"``, or empty when none was (the
+        printer's characteristic file or default profile).
     """
 
     job_id: str
@@ -171,6 +176,7 @@ class FilmRecord:
     dpi: float
     render_seconds: float
     warnings: tuple[str, ...] = ()
+    calibration: str = ""
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dictionary."""

@@ -93,6 +93,8 @@ films = Table(
     Column("dpi", double(), nullable=False),
     Column("render_seconds", double(), nullable=False),
     Column("warnings", Text, nullable=False),
+    #: the printer calibration the film was rendered through (FilmRecord.calibration)
+    Column("calibration", Text, nullable=False, server_default=""),
     PrimaryKeyConstraint("job_id", "film"),
 )
 
@@ -133,3 +135,126 @@ job_events = Table(
     Column("message", Text, nullable=False, server_default=""),
 )
 Index("job_events_job", job_events.c.job_id, job_events.c.id)
+
+
+# -- QC records: displays and their QC sessions, printer calibrations, film constancy ------------
+# (printserver.qc writes them; printserver.jobs.printer_calibrations reads the calibrations for the
+# renderer and the Printer N-GET). Lists and results are JSON text.
+
+#: the registry of displays under QC (:class:`printserver.qc.records.Display`); ``limits`` holds
+#: the overrides of the display class's QC limits as a JSON object
+displays = Table(
+    "displays", metadata,
+    Column("display_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", sortable(), nullable=False, unique=True),
+    Column("workstation", Text, nullable=False, server_default=""),
+    Column("location", Text, nullable=False, server_default=""),
+    Column("display_class", Text, nullable=False),
+    Column("target_lmax", double(), nullable=True),
+    Column("target_luminance_ratio", double(), nullable=True),
+    Column("limits", Text, nullable=False, server_default="{}"),
+    Column("notes", Text, nullable=False, server_default=""),
+    Column("retired", Integer, nullable=False, server_default="0"),
+    Column("created_at", sortable(), nullable=False),
+    Column("created_by", Text, nullable=False, server_default=""),
+    Column("updated_at", sortable(), nullable=False),
+)
+
+#: one display QC session (:class:`printserver.qc.records.QCSession`): what was measured, and the
+#: results computed when it was saved with the limits used; ``lmax_prime``, ``luminance_ratio``,
+#: ``max_abs_kappa`` and ``passed`` repeated as columns for the history and the dashboard
+qc_sessions = Table(
+    "qc_sessions", metadata,
+    Column("session_id", Integer, primary_key=True, autoincrement=True),
+    Column("display_id", Integer, ForeignKey("displays.display_id"), nullable=False),
+    Column("measured_at", sortable(), nullable=False),
+    Column("recorded_at", sortable(), nullable=False),
+    Column("measured_by", Text, nullable=False),
+    Column("photometer_model", Text, nullable=False, server_default=""),
+    Column("photometer_serial", Text, nullable=False, server_default=""),
+    Column("ambient", double(), nullable=False),
+    Column("display_class", Text, nullable=False),
+    Column("level_set", Text, nullable=False),
+    Column("readings", Text, nullable=False),
+    Column("uniformity", Text, nullable=False),
+    Column("visual", Text, nullable=False),
+    Column("results", Text, nullable=False),
+    Column("passed", Integer, nullable=False),
+    Column("lmax_prime", double(), nullable=False),
+    Column("luminance_ratio", double(), nullable=False),
+    Column("max_abs_kappa", double(), nullable=False),
+    Column("notes", Text, nullable=False, server_default=""),
+)
+Index("qc_sessions_display", qc_sessions.c.display_id, qc_sessions.c.measured_at,
+      qc_sessions.c.session_id)
+
+#: the versions of each printer's measured characteristic curve and calibration LUT
+#: (:class:`printserver.jobs.printer_calibrations.PrinterCalibrationRecord`); the newest is applied
+printer_calibrations = Table(
+    "printer_calibrations", metadata,
+    Column("printer", sortable(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", sortable(), nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("wedge_id", Text, nullable=False, server_default=""),
+    Column("readings", Text, nullable=False),
+    Column("curve", Text, nullable=False),
+    Column("illumination", double(), nullable=False),
+    Column("ambient", double(), nullable=False),
+    Column("dmin", double(), nullable=False),
+    Column("dmax", double(), nullable=False),
+    Column("lut", Text, nullable=False),
+    Column("notes", Text, nullable=False, server_default=""),
+    PrimaryKeyConstraint("printer", "version"),
+)
+
+#: calibration step wedges printed (:class:`printserver.jobs.printer_calibrations.StepWedge`): a
+#: job whose Film Session Label names one is rendered uncalibrated
+step_wedges = Table(
+    "step_wedges", metadata,
+    Column("wedge_id", sortable(), primary_key=True),
+    Column("printer", sortable(), nullable=False),
+    Column("requested_at", sortable(), nullable=False),
+    Column("requested_by", Text, nullable=False),
+    Column("bits", Integer, nullable=False),
+    Column("job_id", Text, nullable=False, server_default=""),
+)
+
+#: film constancy baselines per printer (:class:`printserver.qc.records.FilmBaseline`): the steps
+#: tracked, the baseline values and the limits
+film_baselines = Table(
+    "film_baselines", metadata,
+    Column("baseline_id", Integer, primary_key=True, autoincrement=True),
+    Column("printer", sortable(), nullable=False),
+    Column("set_at", sortable(), nullable=False),
+    Column("set_by", Text, nullable=False),
+    Column("measurement_id", Integer, nullable=True),
+    Column("low_step", Integer, nullable=False),
+    Column("mid_step", Integer, nullable=False),
+    Column("high_step", Integer, nullable=False),
+    Column("base_fog", double(), nullable=False),
+    Column("mid_density", double(), nullable=False),
+    Column("density_difference", double(), nullable=False),
+    Column("limits", Text, nullable=False),
+)
+Index("film_baselines_printer", film_baselines.c.printer, film_baselines.c.baseline_id)
+
+#: film constancy measurements (:class:`printserver.qc.records.FilmMeasurement`), judged against
+#: the printer's baseline of the time
+film_constancy = Table(
+    "film_constancy", metadata,
+    Column("measurement_id", Integer, primary_key=True, autoincrement=True),
+    Column("printer", sortable(), nullable=False),
+    Column("measured_at", sortable(), nullable=False),
+    Column("measured_by", Text, nullable=False),
+    Column("baseline_id", Integer, ForeignKey("film_baselines.baseline_id"), nullable=False),
+    Column("readings", Text, nullable=False),
+    Column("base_fog", double(), nullable=False),
+    Column("mid_density", double(), nullable=False),
+    Column("density_difference", double(), nullable=False),
+    Column("results", Text, nullable=False),
+    Column("passed", Integer, nullable=False),
+    Column("notes", Text, nullable=False, server_default=""),
+)
+Index("film_constancy_printer", film_constancy.c.printer, film_constancy.c.measured_at,
+      film_constancy.c.measurement_id)

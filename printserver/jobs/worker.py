@@ -50,6 +50,7 @@ from printserver.errors import PrintserverError
 from printserver.jobs.hold import HoldPoint
 from printserver.jobs.manifest import read_manifest
 from printserver.jobs.model import FilmRecord, Job, JobState
+from printserver.jobs.printer_calibrations import CALIBRATION_KEY, PrinterCalibrations
 from printserver.jobs.spool import MANIFEST_NAME, Spool
 from printserver.jobs.store import ClaimLostError, JobStore, JobStoreError
 from printserver.layout.film_layout import plan_film
@@ -286,6 +287,11 @@ class Worker:
         printer = self.config.printer(job.printer)
         assert printer is not None  # checked by _output
         manifest = self._manifest(job)
+        # the printer's stored calibration, read now: applied from the next job after it is stored
+        calibration = PrinterCalibrations(self.store.db).for_render(job.printer,
+                                                                    job.film_session_label)
+        if calibration is not None:
+            manifest = {**manifest, CALIBRATION_KEY: calibration}
 
         def load(film: int, position: int) -> np.ndarray:
             return self.spool.load_pixels(job, film, position, manifest)
@@ -302,7 +308,7 @@ class Worker:
                 preview=str(film.preview.resolve()) if film.preview else "",
                 width_mm=width, height_mm=height, dpi=dpi,
                 render_seconds=round(float(film.timing.get("total", 0.0)), 3),
-                warnings=tuple(str(w) for w in film.warnings)))
+                warnings=tuple(str(w) for w in film.warnings), calibration=rendered.calibration))
         return films, rendered
 
     def _manifest(self, job: Job) -> Mapping[str, Any]:

@@ -14,9 +14,16 @@ lookup table indexed by the raster's milli-OD, applied in row strips.
 :class:`MeasuredPrinterProfile`
     A printer (for instance a paper printer behind CUPS) whose step wedge was measured into a
     characteristic file (DCMTK ``printer.lut`` text or CSV ``ddl,od``, read by
-    :mod:`printserver.gsdf.curves`). Each density is sent as the drive level (DDL) whose measured
-    luminance under the file's viewing conditions is nearest to the luminance of that density:
-    the printer then reproduces the film's densities, and with them its GSDF response.
+    :mod:`printserver.gsdf.curves`) or into a stored printer calibration (``printserver.qc``).
+    Each density is sent as the drive level (DDL) whose measured luminance under the curve's
+    viewing conditions is nearest to the luminance of that density: the printer then reproduces
+    the film's densities, and with them its GSDF response.
+:class:`PValueDriveProfile`
+    The uncalibrated device, for the calibration step wedge: each density is turned back into the
+    P-value it was rendered from (PS3.14 §7.2, inverted with the film's own Min/Max Density and
+    viewing conditions) and that P-value, as 8 bits, is sent as the drive level. The wedge's steps
+    (P-values 0, 15, …, 255) then reach the device as drive levels 0, 15, …, 255, and their
+    densities are the device's characteristic curve.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from printserver.gsdf.hardcopy import luminance_from_od
-from printserver.layout.densities import MILLI_OD, RASTER_DTYPE
+from printserver.layout.densities import MILLI_OD, RASTER_DTYPE, DensityRange
 from printserver.layout.status import LayoutError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -105,6 +112,27 @@ class MeasuredPrinterProfile:
         target = luminance_from_od(od, self.curve.effective_illumination,
                                    self.curve.effective_ambient)
         return nearest_ddl(per_ddl, target).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class PValueDriveProfile:
+    """P-value as drive level: the device uncalibrated (module docstring).
+
+    ``density`` is the film's density range and viewing conditions, as rendered
+    (:attr:`printserver.layout.compose.RenderedFilm.density`).
+    """
+
+    density: DensityRange
+    name: str = "uncalibrated (P-value as drive level)"
+
+    def drive_lut(self) -> np.ndarray:
+        from printserver.gsdf.hardcopy import pvalues_from_od
+
+        d = self.density
+        od = np.arange(_LUT_SIZE, dtype=np.float64) / MILLI_OD
+        p = pvalues_from_od(od, 8, d.min_density, d.max_density, d.illumination,
+                            d.reflected_ambient_light)
+        return np.rint(p).astype(np.uint8)
 
 
 def drive_strips(raster: np.ndarray, lut: np.ndarray, rows: int = STRIP_ROWS

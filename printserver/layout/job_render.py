@@ -11,6 +11,20 @@ can mark the job FAILED and go on with the next one.
 PDF files are named by the printer's ``output.filename_template`` (fields ``{job_id} {film} {copy}
 {printer} {calling_aet} {date}``): a template without ``{copy}`` puts all copies of a film in one
 file, one without ``{film}`` all films of the job in one file (pages collated).
+
+The output device profile (densities → drive values), in this order of precedence:
+
+1. the manifest's :data:`CALIBRATION_KEY` entry, which the worker adds at render time from the job
+   store (never written to the spool; :mod:`printserver.jobs.printer_calibrations`): the printer's
+   newest stored calibration (``mode`` ``"curve"``: its measured curve, as a
+   :class:`~printserver.layout.device.MeasuredPrinterProfile`), or, for a calibration step wedge,
+   the uncalibrated device (``mode`` ``"uncalibrated"``:
+   :class:`~printserver.layout.device.PValueDriveProfile`);
+2. the printer's ``characteristic_file``;
+3. the default: a light box seen in sRGB (:class:`~printserver.layout.device.LightBoxSRGB`).
+
+``RenderedJob.calibration`` says which stored calibration was applied (its ``label``), for the
+job's films.
 """
 
 from __future__ import annotations
@@ -28,7 +42,7 @@ from printserver.config import PrinterConfig
 from printserver.errors import PrintserverError
 from printserver.gsdf.plut import PresentationLUT
 from printserver.layout.compose import RenderedFilm, render_film
-from printserver.layout.device import DeviceProfile, MeasuredPrinterProfile
+from printserver.layout.device import DeviceProfile, MeasuredPrinterProfile, PValueDriveProfile
 from printserver.layout.pdf import write_pdf
 from printserver.layout.preview import write_png_preview
 from printserver.layout.spec import FilmSpec, ImageSpec
@@ -39,6 +53,11 @@ log = logging.getLogger(__name__)
 
 #: loads the pixels of (film number, Image Box Position) from the spool
 PixelLoader = Callable[[int, int], np.ndarray]
+
+#: manifest key of the printer calibration to apply, set by the worker at render time (module
+#: docstring): ``{"mode": "curve", "label", "ddl", "od", "max_ddl", "illumination", "ambient"}``
+#: or ``{"mode": "uncalibrated", "label"}``
+CALIBRATION_KEY = "printer_calibration"
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,8 @@ class RenderedJob:
     #: what the device still has to print, e.g. CUPS job ids (see printserver.outputs.base);
     #: empty when the films are delivered
     references: tuple[str, ...] = field(default=())
+    #: the stored printer calibration the films were rendered through (its label; empty: none)
+    calibration: str = ""
 
 
 def presentation_lut(entry: Mapping[str, Any] | None) -> PresentationLUT | None:
@@ -172,8 +193,30 @@ def iter_films(manifest: Mapping[str, Any], load: PixelLoader
         yield number, film, images
 
 
-def output_profile(printer: PrinterConfig, base_dir: Path) -> DeviceProfile | None:
-    """The printer's measured profile if it has a characteristic file, else None (light box)."""
+def calibration_profile(entry: Mapping[str, Any]) -> MeasuredPrinterProfile:
+    """The profile of a stored calibration's curve (a :data:`CALIBRATION_KEY` entry of mode
+    ``"curve"``)."""
+    from printserver.gsdf.curves import PRINTER, CharacteristicCurve
+
+    try:
+        curve = CharacteristicCurve(PRINTER, entry["ddl"], entry["od"], int(entry["max_ddl"]),
+                                    ambient=float(entry["ambient"]),
+                                    illumination=float(entry["illumination"]),
+                                    source=f"printer calibration {entry.get('label', '')}")
+    except (PrintserverError, KeyError, TypeError, ValueError) as exc:
+        raise LayoutError(f"printer calibration {entry.get('label', '')}: {exc}") from exc
+    return MeasuredPrinterProfile(curve, f"printer calibration {entry.get('label', '')}")
+
+
+def output_profile(printer: PrinterConfig, base_dir: Path,
+                   calibration: Mapping[str, Any] | None = None) -> DeviceProfile | None:
+    """The device profile of a printer (module docstring: a stored calibration's curve, else the
+    characteristic file, else None for the light box). An ``"uncalibrated"`` calibration gives
+    None here: its profile depends on each film (:class:`PValueDriveProfile`)."""
+    if calibration is not None and calibration.get("mode") == "curve":
+        return calibration_profile(calibration)
+    if calibration is not None and calibration.get("mode") == "uncalibrated":
+        return None
     if not printer.characteristic_file:
         return None
     path = Path(printer.characteristic_file)
@@ -218,7 +261,9 @@ def render_job(manifest: Mapping[str, Any], load: PixelLoader, printer: PrinterC
     fields = {"job_id": job_id, "printer": printer.ae_title,
               "calling_aet": manifest.get("calling_ae", ""),
               "date": str(manifest.get("created_at", ""))[:10].replace("-", "")}
-    profile = output_profile(printer, base_dir or output_dir)
+    calibration = manifest.get(CALIBRATION_KEY)
+    profile = output_profile(printer, base_dir or output_dir, calibration)
+    uncalibrated = calibration is not None and calibration.get("mode") == "uncalibrated"
     title = f"print job {job_id} on {printer.ae_title} ({printer.name})"
     per_film = "{film}" in template
     per_copy = "{copy}" in template
@@ -243,6 +288,8 @@ def render_job(manifest: Mapping[str, Any], load: PixelLoader, printer: PrinterC
     for number, film, images in iter_films(manifest, load):
         rendered = render_film(film, images, printer)
         del images
+        if uncalibrated and profile is None:  # the first film's densities (a wedge has one film)
+            profile = PValueDriveProfile(rendered.density)
         preview = write_png_preview(preview_dir / f"{job_id}_film{number:02d}.png", rendered)
         files = write([rendered], number) if per_film else []
         if not per_film:
@@ -257,4 +304,5 @@ def render_job(manifest: Mapping[str, Any], load: PixelLoader, printer: PrinterC
     seconds = time.perf_counter() - start
     log.info("job %s: %d film(s) rendered in %.2f s", job_id, len(outputs), seconds)
     return RenderedJob(job_id, tuple(outputs), tuple(pdf_files), seconds,
-                       tuple(w for o in outputs for w in o.warnings))
+                       tuple(w for o in outputs for w in o.warnings),
+                       calibration=str(calibration.get("label", "")) if calibration else "")

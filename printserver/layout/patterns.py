@@ -25,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
+from printserver.layout import step_wedge
 from printserver.layout.annotations import load_font
 
 
@@ -130,7 +131,9 @@ def _text(img: np.ndarray, s: int, title: str, top: int) -> None:
 
 
 #: Test patterns by name (upper case), for ``printserver print --pattern NAME``: each generator takes
-#: ``size`` and ``bits_stored`` and returns MONOCHROME2 stored values.
+#: ``size`` and ``bits_stored`` and returns MONOCHROME2 stored values. STEP-WEDGE is the printer
+#: calibration wedge (:mod:`printserver.layout.step_wedge`).
 PATTERNS: dict[str, Callable[..., np.ndarray]] = {
     "TG18-QC": tg18_qc_like,
+    step_wedge.NAME: step_wedge.step_wedge,
 }

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from printserver.errors import ParameterError
-from printserver.layout import tg18, tg270
+from printserver.layout import step_wedge, tg18, tg270
 from printserver.layout.qc_draw import (FULL_SCALE_8, FULL_SCALE_12, FULL_SCALE_LN12, PUBLISHED_SIZES,
                                         quantize)
 
@@ -92,6 +92,8 @@ def _registry() -> dict[str, QCPattern]:
         QCPattern("TG18-AD", "ambient light: low-contrast targets near black", _at(tg18.tg18_ad)),
         QCPattern("TG270-sQC", "quick visual check: 18 modulated squares, large squares, gradient",
                   _at(tg270.tg270_sqc)),
+        QCPattern(step_wedge.NAME, "printer calibration: 18 steps in equal P-value steps, for a "
+                                   "densitometer", step_wedge.step_wedge_canvas),
     ]
     for percent in (10, 80):
         for name, lines, what in ((f"TG18-UN{percent}", False, ""),

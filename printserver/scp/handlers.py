@@ -16,6 +16,7 @@ from pydicom.dataset import Dataset
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 
 from printserver.config import Config
+from printserver.jobs.printer_calibrations import PrinterCalibrations
 from printserver.jobs.printer_status import current_status
 from printserver.jobs.store import JobStore
 from printserver.jobs.writer import JobWriter
@@ -180,7 +181,8 @@ class PrintHandlers:
                     state.printer, uid, requested, state.strict,
                     current_status(self.store, state.printer.ae_title, self.jobs.spool.root,
                                    state.limits.max_spool_bytes_per_association,
-                                   state.limits.max_queued_jobs)),
+                                   state.limits.max_queued_jobs),
+                    PrinterCalibrations(self.store.db).last_calibrated(state.printer.ae_title)),
                 PRINTER_CONFIGURATION: lambda: printer.get_configuration(
                     state.printer, state.limits, uid, requested, state.strict),
                 PRINT_JOB: lambda: get_print_job(self.store, uid, requested, state.printer.name),

@@ -3,7 +3,9 @@
 Both answer from the :class:`~printserver.config.PrinterConfig` of the printer the called AE title
 selected; Printer Status / Printer Status Info from the printer's real state, computed by
 :func:`printserver.jobs.printer_status.current_status` (its output device and pause as the job
-store records them, the spool and the queue). An empty Attribute Identifier List means all
+store records them, the spool and the queue); Date / Time of Last Calibration from the printer's
+newest stored calibration (:meth:`printserver.jobs.printer_calibrations.PrinterCalibrations.last_calibrated`,
+in the server's local time), else from the configuration. An empty Attribute Identifier List means all
 attributes; a requested attribute the SCP does not have gives warning 0107 (strict: 0105) with
 the others answered.
 """
@@ -11,6 +13,7 @@ the others answered.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
@@ -24,9 +27,11 @@ from printserver.scp.status import DimseError, Reply
 from printserver.vocabulary import PRINTER_EVENT_TYPES, PrinterStatus, Status
 
 
-def printer_dataset(printer: PrinterConfig, status: tuple[str, str] = NORMAL) -> Dataset:
+def printer_dataset(printer: PrinterConfig, status: tuple[str, str] = NORMAL,
+                    last_calibration: datetime | None = None) -> Dataset:
     """All attributes of the Printer SOP instance (PS3.4 Table H.4-17); ``status`` is
-    (Printer Status, Printer Status Info)."""
+    (Printer Status, Printer Status Info); ``last_calibration`` the time of the newest stored
+    calibration (None: the configured ``last_calibration_date`` / ``_time``)."""
     status = PrinterStatusPair(*status)
     ds = Dataset()
     ds.PrinterStatus = str(status.status)
@@ -36,6 +41,11 @@ def printer_dataset(printer: PrinterConfig, status: tuple[str, str] = NORMAL) ->
     ds.ManufacturerModelName = printer.model
     ds.DeviceSerialNumber = printer.serial_number
     ds.SoftwareVersions = f"printserver {__version__}"
+    if last_calibration is not None:  # DA / TM are local time (PS3.5 6.2)
+        local = last_calibration.astimezone()
+        ds.DateOfLastCalibration = local.strftime("%Y%m%d")
+        ds.TimeOfLastCalibration = local.strftime("%H%M%S")
+        return ds
     if printer.last_calibration_date:
         ds.DateOfLastCalibration = printer.last_calibration_date
     if printer.last_calibration_time:
@@ -77,15 +87,17 @@ def _select(full: Dataset, requested: Sequence[int] | None, strict: bool) -> Rep
 
 
 def get_printer(printer: PrinterConfig, uid: str | None, requested: Sequence[int] | None,
-                strict: bool, status: tuple[str, str] = NORMAL) -> Reply:
+                strict: bool, status: tuple[str, str] = NORMAL,
+                last_calibration: datetime | None = None) -> Reply:
     """N-GET of the well-known Printer SOP instance (PS3.4 H.4.6.2.2); another UID → 0112.
 
     ``status`` is the printer's (Printer Status, Printer Status Info) now
-    (:func:`printserver.jobs.printer_status.current_status`).
+    (:func:`printserver.jobs.printer_status.current_status`); ``last_calibration`` as for
+    :func:`printer_dataset`.
     """
     if uid != PRINTER_INSTANCE:
         raise DimseError(Status.NO_SUCH_SOP_INSTANCE, f"the Printer instance is {PRINTER_INSTANCE}")
-    return _select(printer_dataset(printer, status), requested, strict)
+    return _select(printer_dataset(printer, status, last_calibration), requested, strict)
 
 
 def configuration_dataset(printer: PrinterConfig, limits: LimitsConfig) -> Dataset:
