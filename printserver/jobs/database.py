@@ -227,7 +227,8 @@ class Database:
         connections take it to the disk with them."""
         if url.startswith("sqlite:///"):
             path = Path(url[len("sqlite:///"):])
-            return cls(url, str(path), _SQLite(path, "FULL" if durable else "NORMAL"))
+            # PRAGMA synchronous 2 = FULL, 1 = NORMAL (in WAL mode: no fsync at commit)
+            return cls(url, str(path), _SQLite(path, "FULL" if durable else "1"))
         if url.startswith(("postgresql://", "postgres://")):
             try:
                 parsed = make_url(url)
