@@ -321,10 +321,15 @@ class RetentionConfig:
     #: finished jobs (DONE, FAILED, CANCELLED) older than this many days lose their spooled pixels
     #: and films (serve purges at start and hourly); 0 = keep everything
     days: float = 30.0
+    #: records of the Print SCP's associations (the Associations admin page) older than this many
+    #: days are deleted (serve purges at start and hourly); 0 = keep them all
+    association_days: float = 30.0
 
     def __post_init__(self) -> None:
         if self.days < 0:
             raise ConfigError("retention.days must be >= 0")
+        if self.association_days < 0:
+            raise ConfigError("retention.association_days must be >= 0")
 
 
 @dataclass(frozen=True)

@@ -386,9 +386,10 @@ class ServerProcess:
 
 
 class InProcessServer:
-    """A :class:`printserver.scp.server.PrintServer` in this process on 127.0.0.1, a free port."""
+    """A :class:`printserver.scp.server.PrintServer` in this process on 127.0.0.1, a free port;
+    ``recorder_of(store)``, when given, makes its association recorder."""
 
-    def __init__(self, data_dir: Path, config_toml: str = "") -> None:
+    def __init__(self, data_dir: Path, config_toml: str = "", recorder_of=None) -> None:
         from printserver.scp.server import PrintServer
 
         cfg_path = data_dir / "printserver.toml"
@@ -400,7 +401,11 @@ class InProcessServer:
         config = dataclasses.replace(config, dicom=dataclasses.replace(config.dicom, host="127.0.0.1"))
         self.config = config
         upgrade(config)  # as serve does at start
-        self.server = PrintServer(config)
+        if recorder_of is None:
+            self.server = PrintServer(config)
+        else:
+            store = open_job_store(config)
+            self.server = PrintServer(config, store, recorder_of(store))
         self.server.start()
         self.port = self.server.port
         self.store = self.server.store

@@ -55,7 +55,7 @@ def test_head_is_the_newest_revision_file():
 
     script = ScriptDirectory.from_config(_alembic(None))
     assert script.get_current_head() == HEAD
-    assert [r.revision for r in script.walk_revisions()] == ["0004", "0003", "0002", "0001"]  # one line
+    assert [r.revision for r in script.walk_revisions()] == ["0005", "0004", "0003", "0002", "0001"]  # one line
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

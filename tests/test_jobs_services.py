@@ -71,8 +71,8 @@ def test_the_printer_table_has_what_printers_list_and_the_api_show(srv, services
         "NORMAL", "NORMAL", False, 1)
     assert list(film.to_dict()) == [
         "ae_title", "name", "output_kind", "output_queue", "status", "status_info", "paused",
-        "paused_at", "output_status", "output_status_info", "message", "status_updated_at",
-        "queue_length"]
+        "paused_at", "paused_by", "output_status", "output_status_info", "message",
+        "status_updated_at", "queue_length"]
 
 
 def test_pause_and_resume_with_an_actor_and_the_scp_answers_the_same(srv, services, caplog):

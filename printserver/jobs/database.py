@@ -117,9 +117,10 @@ class _PostgreSQL:
     #: advisory lock key held while the schema is upgraded ("printsrv" in ASCII)
     schema_lock_key = 0x7072696E74737276
 
-    def __init__(self, url: URL, connect_timeout: int = 10) -> None:
+    def __init__(self, url: URL, connect_timeout: int = 10, durable: bool = True) -> None:
         self.url = url.set(drivername="postgresql+psycopg")
         self.connect_timeout = connect_timeout
+        self.durable = durable
 
     def engine(self) -> Engine:
         try:
@@ -128,9 +129,12 @@ class _PostgreSQL:
             raise ConfigError(
                 f"database_url names a PostgreSQL database but the PostgreSQL driver (psycopg) is "
                 f"not installed: pip install 'printserver[postgresql]' ({exc})") from None
+        connect_args: dict[str, Any] = {"connect_timeout": self.connect_timeout,
+                                        "application_name": "printserver"}
+        if not self.durable:  # a commit does not wait for the WAL to reach the disk
+            connect_args["options"] = "-c synchronous_commit=off"
         return create_engine(self.url, isolation_level="AUTOCOMMIT", pool_pre_ping=True,
-                             connect_args={"connect_timeout": self.connect_timeout,
-                                           "application_name": "printserver"})
+                             connect_args=connect_args)
 
     @staticmethod
     def begin(write: bool, snapshot: bool) -> str | None:
@@ -205,25 +209,32 @@ class Database:
         self._write_options = {_BEGIN: backend.begin(True, False)}
 
     @classmethod
-    def for_config(cls, config: Config) -> Database:
+    def for_config(cls, config: Config, durable: bool = True) -> Database:
         """The database of a configuration: ``database_url`` or SQLite in ``data_dir``."""
         if not config.database_url:
-            return cls.for_url(f"sqlite:///{config.sqlite_path}")
-        return cls.for_url(config.database_url)
+            return cls.for_url(f"sqlite:///{config.sqlite_path}", durable)
+        return cls.for_url(config.database_url, durable)
 
     @classmethod
-    def for_url(cls, url: str) -> Database:
+    def for_url(cls, url: str, durable: bool = True) -> Database:
         """``sqlite:///PATH``, or ``postgresql://user[:password]@host[:port]/database`` (also
-        ``postgres://``; libpq's environment, ``PGPASSWORD``, ``~/.pgpass`` …, applies)."""
+        ``postgres://``; libpq's environment, ``PGPASSWORD``, ``~/.pgpass`` …, applies).
+
+        ``durable`` False: for records that may be lost in a power failure (the association
+        records): a commit does not wait for the disk (SQLite ``synchronous=NORMAL`` in WAL mode,
+        PostgreSQL ``synchronous_commit=off``), so the write lock is held for microseconds, not
+        an fsync; what is committed stays consistent, and the durable commits of other
+        connections take it to the disk with them."""
         if url.startswith("sqlite:///"):
             path = Path(url[len("sqlite:///"):])
-            return cls(url, str(path), _SQLite(path))
+            # PRAGMA synchronous 2 = FULL, 1 = NORMAL (in WAL mode: no fsync at commit)
+            return cls(url, str(path), _SQLite(path, "FULL" if durable else "1"))
         if url.startswith(("postgresql://", "postgres://")):
             try:
                 parsed = make_url(url)
             except ArgumentError as exc:
                 raise ConfigError(f"database_url: {exc}") from None
-            return cls(url, _redacted(parsed), _PostgreSQL(parsed))
+            return cls(url, _redacted(parsed), _PostgreSQL(parsed, durable=durable))
         raise ConfigError(f"database_url {url.split('@')[-1]!r}: expected sqlite:///PATH or "
                           "postgresql://user@host:port/database")
 

@@ -3,7 +3,8 @@
 A thread beside the Print SCP and the workers:
 
 * every :data:`printserver.jobs.retention.PURGE_INTERVAL` seconds (and at start) it purges the
-  finished jobs older than ``[retention] days`` (0 = never), see :mod:`printserver.jobs.retention`;
+  finished jobs older than ``[retention] days`` and the association records older than
+  ``[retention] association_days`` (0 = never), see :mod:`printserver.jobs.retention`;
 * every ``[workers] probe_interval`` seconds it asks each printer's output device for its state
   (outputs that can tell, e.g. a CUPS queue: :meth:`Output.check`) and records it in the job store,
   so that Printer N-GET shows a stopped queue, or one that works again, even while no job is
@@ -19,13 +20,16 @@ import time
 
 from printserver.config import Config
 from printserver.errors import PrintserverError
-from printserver.jobs.retention import PURGE_INTERVAL, purge
+from printserver.jobs.retention import PURGE_INTERVAL, purge, purge_associations
 from printserver.jobs.spool import Spool
 from printserver.jobs.store import JobStore, JobStoreError, open_job_store
 from printserver.outputs import open_output
 from printserver.outputs.base import Output
 
 log = logging.getLogger(__name__)
+
+#: who recorded an output status the probe saw, in the printers' status history
+PROBE = "status probe"
 
 
 def probe_printers(config: Config, store: JobStore) -> None:
@@ -45,7 +49,7 @@ def probe_printers(config: Config, store: JobStore) -> None:
             log.info("printer %s: %s / %s %s", printer.ae_title, status.status,
                      status.status_info, status.message)
         store.set_output_status(printer.ae_title, status.status, status.status_info,
-                                status.message)
+                                status.message, actor=PROBE)
 
 
 class Housekeeper:
@@ -75,8 +79,11 @@ class Housekeeper:
                         probe_printers(self.config, store)
                         next_probe = now + self.config.workers.probe_interval
                     if now >= next_purge:
-                        if self.config.retention.days > 0:
-                            purge(store, Spool(self.config.spool_dir), self.config.retention.days)
+                        retention = self.config.retention
+                        if retention.days > 0:
+                            purge(store, Spool(self.config.spool_dir), retention.days)
+                        if retention.association_days > 0:
+                            purge_associations(store, retention.association_days)
                         next_purge = now + PURGE_INTERVAL
             except JobStoreError as exc:
                 log.error("housekeeping: job store: %s", exc)

@@ -25,7 +25,7 @@ from printserver.jobs.errors import JobStoreError
 log = logging.getLogger(__name__)
 
 #: the revision this release's code needs (the newest file in migrations/versions/; a test checks)
-HEAD = "0004"
+HEAD = "0005"
 
 #: Alembic's own table: the revision a database is at
 _VERSION = Table("alembic_version", MetaData(), Column("version_num", String(32)))

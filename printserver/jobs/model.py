@@ -221,6 +221,100 @@ class PrinterState:
         return asdict(self)
 
 
+class PrinterEventKind(str, enum.Enum):
+    """What changed in a printer's stored state: one row of its status history per change."""
+
+    #: an operator paused the printer (its queued jobs wait; WARNING / PRINTER OFFLINE)
+    PAUSED = "paused"
+    #: an operator resumed it
+    RESUMED = "resumed"
+    #: its output device's status changed, as a worker or serve's probe recorded it
+    OUTPUT = "output"
+
+
+@dataclass(frozen=True)
+class PrinterEvent:
+    """One change of a printer's stored state, as its status history records it (same
+    transaction as the change), with the state after it.
+
+    Attributes
+    ----------
+    id : int
+        Orders the history (newest has the highest).
+    ae_title : str
+    at : str
+        When (ISO 8601 UTC with milliseconds).
+    event : PrinterEventKind
+    paused : bool
+    output_status, output_status_info, message : str
+        The output device's status after the change (:class:`PrinterState`).
+    actor : str
+        Who: the operator who paused or resumed, the worker or probe that saw the device (empty
+        when not told).
+    """
+
+    id: int
+    ae_title: str
+    at: str
+    event: PrinterEventKind
+    paused: bool
+    output_status: str
+    output_status_info: str
+    message: str = ""
+    actor: str = ""
+
+    @property
+    def state(self) -> PrinterState:
+        """The printer's stored state after the change."""
+        return PrinterState(self.ae_title, paused=self.paused, output_status=self.output_status,
+                            output_status_info=self.output_status_info, message=self.message)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dictionary (the event as its string)."""
+        d = asdict(self)
+        d["event"] = self.event.value
+        return d
+
+
+@dataclass(frozen=True)
+class PrinterEventPage:
+    """One page of a printer's status history, newest first; ``next_cursor`` None on the last."""
+
+    events: list[PrinterEvent]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class JobOverview:
+    """The counts the dashboard shows, read in one snapshot of the job store
+    (:meth:`printserver.jobs.store.JobStore.overview`).
+
+    Attributes
+    ----------
+    states : dict
+        State name → number of the jobs created at or after the time asked for that are in it
+        (every :class:`JobState`, 0 when none).
+    queue_lengths : dict
+        Printer → its unfinished jobs (QUEUED, RENDERING, PRINTING), whenever created; printers
+        without any left out.
+    created_since : dict
+        Printer → jobs created at or after the time asked for, for the printers asked about.
+    last_failed : dict
+        Printer → its FAILED job created last, for the printers asked about that have one.
+    printers : dict
+        Printer → its stored state, for the printers asked about (defaults when never recorded).
+    recent : list of Job
+        The newest jobs, newest first.
+    """
+
+    states: dict[str, int]
+    queue_lengths: dict[str, int]
+    created_since: dict[str, int]
+    last_failed: dict[str, Job]
+    printers: dict[str, PrinterState]
+    recent: list[Job] = field(default_factory=list)
+
+
 class JobEventKind(str, enum.Enum):
     """What happened to a job: one row of its timeline (:class:`JobEvent`) per transition."""
 

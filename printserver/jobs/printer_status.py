@@ -94,6 +94,16 @@ def combined_status(state: PrinterState | None,
     return max(candidates, key=lambda c: SEVERITY.get(c.status, 2))
 
 
+def status_of(state: PrinterState | None, spool: tuple[str, str], queue_length: int,
+              max_queued_jobs: int) -> PrinterStatusPair:
+    """(Printer Status, Printer Status Info) of a printer from what was read about it: its stored
+    state, the spool's status (:func:`spool_status`), its queue length and ``max_queued_jobs``
+    (0: no limit); for callers that show many printers at once from one read of each."""
+    if spool == NORMAL and 0 < max_queued_jobs <= queue_length:
+        spool = BUFFER_FULL
+    return combined_status(state, spool)
+
+
 def current_status(store: JobStore, ae_title: str, spool_root: Path, reserve_bytes: int,
                    max_queued_jobs: int = 0) -> PrinterStatusPair:
     """(Printer Status, Printer Status Info) of a printer now (PS3.3 C.13.9.1).
@@ -112,6 +122,6 @@ def current_status(store: JobStore, ae_title: str, spool_root: Path, reserve_byt
         ``[dicom.limits] max_queued_jobs`` (0: no limit), see :func:`queue_full`.
     """
     spool = spool_status(spool_root, reserve_bytes)
-    if spool == NORMAL and queue_full(store, ae_title, max_queued_jobs):
-        spool = BUFFER_FULL
-    return combined_status(store.printer_state(ae_title), spool)
+    length = (store.queue_lengths().get(ae_title, 0) if spool == NORMAL and max_queued_jobs > 0
+              else 0)
+    return status_of(store.printer_state(ae_title), spool, length, max_queued_jobs)

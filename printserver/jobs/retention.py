@@ -8,6 +8,9 @@ what was printed remains; a purged job can no longer be retried or reprinted.
 
 ``printserver jobs purge --older-than DAYS`` runs it once; ``printserver serve`` runs it at start
 and every hour with ``[retention] days`` (0 = never).
+
+The records of the Print SCP's associations are kept ``[retention] association_days``
+(:func:`purge_associations`, run by serve with the purge of jobs).
 """
 
 from __future__ import annotations
@@ -80,3 +83,15 @@ def purge(store: JobStore, spool: Spool, older_than_days: float,
                  len(report.jobs), cutoff.isoformat(timespec="seconds"), report.files,
                  report.bytes / 1e6)
     return report
+
+
+def purge_associations(store: JobStore, older_than_days: float,
+                       now: datetime | None = None) -> int:
+    """Delete the records of associations started more than ``older_than_days`` ago (the
+    Associations admin page); returns how many."""
+    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=older_than_days)
+    removed = store.associations.purge(cutoff)
+    if removed:
+        log.info("retention: deleted %d association record(s) older than %s", removed,
+                 cutoff.isoformat(timespec="seconds"))
+    return removed

@@ -78,6 +78,9 @@ Index("jobs_state", jobs.c.state, jobs.c.created_at, jobs.c.job_id)
 Index("jobs_created", jobs.c.created_at, jobs.c.job_id)
 Index("jobs_printer", jobs.c.printer, jobs.c.created_at, jobs.c.job_id)
 Index("jobs_calling_ae", jobs.c.calling_ae, jobs.c.created_at, jobs.c.job_id)
+#: a printer's jobs in one state, newest first: the dashboard's queue lengths and last failure,
+#: the job list filtered by printer and state
+Index("jobs_printer_state", jobs.c.printer, jobs.c.state, jobs.c.created_at, jobs.c.job_id)
 
 #: the finished films of a job (:class:`printserver.jobs.model.FilmRecord`); the lists
 #: ``pdf_files`` and ``warnings`` as JSON arrays
@@ -258,3 +261,57 @@ film_constancy = Table(
 )
 Index("film_constancy_printer", film_constancy.c.printer, film_constancy.c.measured_at,
       film_constancy.c.measurement_id)
+
+#: the printers' status history (:class:`printserver.jobs.model.PrinterEvent`): one row per pause,
+#: resume and change of an output device's status, written in the transaction of the change, with
+#: the printer's stored state after it; ``id`` orders the rows
+printer_events = Table(
+    "printer_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ae_title", sortable(), nullable=False),
+    Column("at", sortable(), nullable=False),
+    Column("event", Text, nullable=False),
+    Column("paused", Integer, nullable=False),
+    Column("output_status", Text, nullable=False),
+    Column("output_status_info", Text, nullable=False),
+    Column("message", Text, nullable=False, server_default=""),
+    Column("actor", Text, nullable=False, server_default=""),
+)
+Index("printer_events_printer", printer_events.c.ae_title, printer_events.c.id)
+
+#: the Print SCP's associations, accepted or rejected
+#: (:class:`printserver.jobs.association_log.AssociationRecord`, same column names): written when
+#: each one ended; ``contexts``, ``statuses`` and ``job_ids`` are JSON arrays; ``tls_version``
+#: empty without TLS; the ``reject_*`` columns 0 unless rejected
+associations = Table(
+    "associations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", sortable(), nullable=False),
+    Column("ended_at", sortable(), nullable=False),
+    Column("duration", double(), nullable=False),
+    Column("server", Text, nullable=False, server_default=""),
+    Column("calling_ae", sortable(), nullable=False),
+    Column("called_ae", Text, nullable=False),
+    Column("peer_host", sortable(), nullable=False),
+    Column("peer_port", Integer, nullable=False),
+    Column("tls_version", Text, nullable=False, server_default=""),
+    Column("tls_cipher", Text, nullable=False, server_default=""),
+    Column("outcome", sortable(), nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("reject_result", Integer, nullable=False, server_default="0"),
+    Column("reject_source", Integer, nullable=False, server_default="0"),
+    Column("reject_reason", Integer, nullable=False, server_default="0"),
+    Column("contexts", Text, nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("statuses", Text, nullable=False),
+    Column("job_ids", Text, nullable=False),
+)
+#: the Associations page, newest first with keyset pagination on (started_at, id), alone or per
+#: calling AE title, peer address or outcome; retention deletes by started_at
+Index("associations_started", associations.c.started_at, associations.c.id)
+Index("associations_calling_ae", associations.c.calling_ae, associations.c.started_at,
+      associations.c.id)
+Index("associations_peer", associations.c.peer_host, associations.c.started_at, associations.c.id)
+Index("associations_outcome", associations.c.outcome, associations.c.started_at,
+      associations.c.id)

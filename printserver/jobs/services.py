@@ -6,12 +6,19 @@ and the spool; it offers
 * ``jobs``: :class:`JobService`: list, pages with filters, show (with the timeline), cancel /
   retry / reprint, a film's files;
 * ``printers``: :class:`PrinterService`: the printer table with the status the Printer SOP
-  instance answers, one printer, pause / resume, a printer's effective settings with the origin
-  of each (:meth:`PrinterService.settings`), and asking ``downstream`` film printers again
-  (:func:`refresh_downstream`, also run by ``serve`` at start).
+  instance answers, one printer, pause / resume, a printer's status history, its effective
+  settings with the origin of each (:meth:`PrinterService.settings`), and asking ``downstream``
+  film printers again (:func:`refresh_downstream`, also run by ``serve`` at start);
+* ``associations``: :class:`AssociationService`: the records of the Print SCP's associations;
+* ``dashboard``: :class:`~printserver.jobs.dashboard.DashboardService`: the dashboard in one
+  call.
+
+Their JSON for the API is made in :mod:`printserver.jobs.api_json`; the API's and the pages'
+query strings are parsed in :mod:`printserver.jobs.query`.
 
 Callers translate: ``printserver jobs …`` and ``printserver printers …`` format what the
-services return; the web maps :class:`UnknownJobError` and :class:`UnknownPrinterError` to 404,
+services return; the web maps :class:`UnknownJobError`, :class:`UnknownPrinterError` and
+:class:`UnknownAssociationError` to 404, :class:`~printserver.errors.ParameterError` to 400,
 :class:`~printserver.jobs.store.JobStateError` to 409, :class:`FilmFileError` to 404.
 
 Usage::
@@ -35,12 +42,17 @@ from typing import Any, Literal
 from printserver.config import Config, PrinterConfig
 from printserver.errors import ConfigError, ParameterError, PrintserverError
 from printserver.jobs import lifecycle
+from printserver.jobs.association_log import AssociationFilter, AssociationPage, AssociationRecord
+from printserver.jobs.dashboard import DashboardService
 from printserver.jobs.lifecycle import UnknownJobError
 from printserver.jobs.manifest import Manifest, read_manifest
-from printserver.jobs.model import FilmRecord, Job, JobEvent, JobFilter, JobPage, JobState
-from printserver.jobs.printer_status import PrinterStatusPair, current_status
+from printserver.jobs.model import (FilmRecord, Job, JobEvent, JobFilter, JobPage, JobState,
+                                    PrinterEvent, PrinterState)
+from printserver.jobs.printer_status import (PrinterStatusPair, combined_status, current_status,
+                                             spool_status, status_of)
+from printserver.jobs.query import AssociationQuery, JobQuery, check_limit
 from printserver.jobs.spool import Spool, SpoolError
-from printserver.jobs.store import JobStore, open_job_store
+from printserver.jobs.store import MAX_PAGE, JobStore, open_job_store
 from printserver.outputs import OutputError, OutputUnavailable, open_output
 from printserver.profiles import downstream
 from printserver.profiles.effective import effective_config, settable_keys
@@ -89,8 +101,8 @@ class PrinterView:
         Printer Status and Printer Status Info now, as the Printer SOP instance answers them
         (:func:`printserver.jobs.printer_status.current_status`).
     paused : bool
-    paused_at : str
-        When an operator paused it (ISO 8601 UTC; empty when not paused).
+    paused_at, paused_by : str
+        When an operator paused it (ISO 8601 UTC) and who (both empty when not paused).
     output_status, output_status_info : str
         The output device's own state as last recorded by a worker or serve's probe.
     message : str
@@ -109,6 +121,7 @@ class PrinterView:
     status_info: str
     paused: bool
     paused_at: str
+    paused_by: str
     output_status: str
     output_status_info: str
     message: str
@@ -317,13 +330,50 @@ class PrinterService:
         return results
 
     def list(self) -> list[PrinterView]:
-        """Every configured printer, in the configuration's order."""
-        lengths = self.store.queue_lengths()
-        return [self._view(p, lengths) for p in self.config.printers]
+        """Every configured printer, in the configuration's order (two queries, whatever the
+        number of printers)."""
+        states = {state.ae_title: state for state in self.store.printer_states()}
+        lengths, spool = self.store.queue_lengths(), self.spool_status()
+        return [self._view(p, states.get(p.ae_title) or PrinterState(p.ae_title), lengths, spool)
+                for p in self.config.printers]
 
     def get(self, ae_title: str) -> PrinterView:
         """One printer. Raises :class:`UnknownPrinterError`."""
-        return self._view(self.config_of(ae_title), self.store.queue_lengths())
+        printer = self.config_of(ae_title)
+        return self._view(printer, self.store.printer_state(printer.ae_title),
+                          self.store.queue_lengths(), self.spool_status())
+
+    def spool_status(self) -> PrinterStatusPair:
+        """The status the spool gives every printer (:func:`~printserver.jobs.printer_status.
+        spool_status`)."""
+        return spool_status(self.config.spool_dir,
+                            self.config.dicom.limits.max_spool_bytes_per_association)
+
+    def history(self, ae_title: str, limit: int = 50,
+                cursor: str | None = None) -> PrinterHistory:
+        """A page of a printer's status history, newest first: every pause and resume (with who)
+        and every change of its output device's status (as a worker or serve's probe saw it),
+        each with the Printer Status / Status Info it gave.
+
+        The spool's and the queue's part of the status (PRINT BUFF FULL, PRINTER DOWN of a spool
+        that cannot be written) is not in the history: it is worked out whenever the status is
+        asked for, from the free space and the queue at that moment, and only the current status
+        shows it.
+
+        Raises
+        ------
+        UnknownPrinterError
+        ParameterError
+            ``limit`` outside 1 … :data:`MAX_LIMIT`, or a malformed ``cursor``.
+        """
+        printer = self.config_of(ae_title)
+        check_limit(limit)
+        try:
+            page = self.store.printer_history(printer.ae_title, limit, cursor)
+        except ValueError as exc:
+            raise ParameterError("cursor", str(exc)) from None
+        return PrinterHistory(printer.ae_title, tuple(StatusChange.of(e) for e in page.events),
+                              page.next_cursor)
 
     def pause(self, ae_title: str, actor: str | None = None) -> PrinterView:
         """Pause a printer: its queued jobs wait, it reports WARNING / PRINTER OFFLINE and keeps
@@ -341,15 +391,74 @@ class PrinterService:
                  f" by {actor}" if actor else "")
         return self.get(printer.ae_title)
 
-    def _view(self, printer: PrinterConfig, lengths: Mapping[str, int]) -> PrinterView:
-        state = self.store.printer_state(printer.ae_title)
-        status, info = self.status(printer.ae_title)
+    def _view(self, printer: PrinterConfig, state: PrinterState, lengths: Mapping[str, int],
+              spool: PrinterStatusPair) -> PrinterView:
+        length = lengths.get(printer.ae_title, 0)
+        status, info = status_of(state, spool, length, self.config.dicom.limits.max_queued_jobs)
         return PrinterView(
             ae_title=printer.ae_title, name=printer.name, output_kind=printer.output.kind,
             output_queue=printer.output.queue, status=str(status), status_info=str(info),
-            paused=state.paused, paused_at=state.paused_at, output_status=state.output_status,
-            output_status_info=state.output_status_info, message=state.message,
-            status_updated_at=state.updated_at, queue_length=lengths.get(printer.ae_title, 0))
+            paused=state.paused, paused_at=state.paused_at, paused_by=state.paused_by,
+            output_status=state.output_status, output_status_info=state.output_status_info,
+            message=state.message, status_updated_at=state.updated_at, queue_length=length)
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One entry of a printer's status history (:meth:`PrinterService.history`).
+
+    Attributes
+    ----------
+    id : int
+    at : str
+        When (ISO 8601 UTC).
+    event : str
+        ``paused``, ``resumed`` or ``output`` (the output device's status changed).
+    status, status_info : str
+        Printer Status and Printer Status Info after the change, from the stored state
+        (:func:`~printserver.jobs.printer_status.combined_status`: the output device and the
+        pause; the spool's part is not recorded).
+    paused : bool
+    output_status, output_status_info, message : str
+        The output device's status after the change and what it said.
+    actor : str
+        The operator who paused or resumed, or the worker / probe that saw the device (empty when
+        not told).
+    """
+
+    id: int
+    at: str
+    event: str
+    status: str
+    status_info: str
+    paused: bool
+    output_status: str
+    output_status_info: str
+    message: str
+    actor: str
+
+    @classmethod
+    def of(cls, event: PrinterEvent) -> StatusChange:
+        status, info = combined_status(event.state)
+        return cls(event.id, event.at, event.event.value, str(status), str(info), event.paused,
+                   event.output_status, event.output_status_info, event.message, event.actor)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PrinterHistory:
+    """A page of a printer's status history, newest first; ``next_cursor`` None on the last."""
+
+    ae_title: str
+    changes: tuple[StatusChange, ...]
+    next_cursor: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"printer": AE, "history": [change, ...], "next": cursor-or-null}``."""
+        return {"printer": self.ae_title, "history": [c.to_dict() for c in self.changes],
+                "next": self.next_cursor}
 
 
 # -- jobs -----------------------------------------------------------------------------------------
@@ -491,17 +600,28 @@ class JobService:
         return self.store.list(wanted)
 
     def page(self, where: JobFilter | None = None, limit: int = 50,
-             cursor: str | None = None) -> JobPage:
-        """One page of jobs, newest first, with the films of its jobs (two queries, whatever the
-        number of jobs): ``where`` filters by state, printer, calling AE title, creation time and
-        label text; ``cursor`` is the previous page's ``next_cursor`` (keyset pagination).
+             cursor: str | None = None, oldest_first: bool = False) -> JobPage:
+        """One page of jobs, newest first (or oldest first), with the films of its jobs (two
+        queries, whatever the number of jobs): ``where`` filters by state, printer, calling AE
+        title, creation time and label text; ``cursor`` is the previous page's ``next_cursor``
+        (keyset pagination).
 
         Raises
         ------
-        ValueError
-            A malformed cursor, a limit outside 1 … 1000, or a time without a time zone.
+        ParameterError
+            A limit outside 1 … 1000 or a malformed cursor (naming ``limit`` or ``cursor``).
         """
-        return self.store.page(where, limit, cursor)
+        if not 1 <= limit <= MAX_PAGE:
+            raise ParameterError("limit", f"{limit}: expected 1 to {MAX_PAGE}")
+        try:
+            return self.store.page(where, limit, cursor, oldest_first)
+        except ValueError as exc:
+            raise ParameterError("cursor", str(exc)) from None
+
+    def find(self, query: JobQuery) -> JobPage:
+        """The page a parsed query string asks for (:func:`printserver.jobs.query.
+        parse_job_query`, shared by the API and the Jobs page)."""
+        return self.page(query.where, query.limit, query.cursor, query.oldest_first)
 
     def get(self, job_id: str) -> Job:
         """One job's row. Raises :class:`UnknownJobError`."""
@@ -619,6 +739,55 @@ class JobService:
         return [Path(os.path.realpath(root)) for root in roots]
 
 
+# -- associations -------------------------------------------------------------------------------
+
+class UnknownAssociationError(PrintserverError, LookupError):
+    """No association record has this id (never, or purged by retention)."""
+
+
+class AssociationService:
+    """The records of the Print SCP's associations (the Associations page).
+
+    Parameters
+    ----------
+    store
+        The job store, whose ``associations`` the SCP writes.
+    """
+
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+
+    def page(self, where: AssociationFilter | None = None, limit: int = 50,
+             cursor: str | None = None) -> AssociationPage:
+        """One page of the records, newest first, filtered by calling AE title, peer address,
+        outcome, non-success statuses and start time; keyset pagination as jobs.
+
+        Raises
+        ------
+        ParameterError
+            ``limit`` outside 1 … :data:`~printserver.jobs.query.MAX_LIMIT`, or a malformed
+            ``cursor``.
+        """
+        check_limit(limit)
+        try:
+            return self.store.associations.page(where, limit, cursor)
+        except ValueError as exc:
+            raise ParameterError("cursor", str(exc)) from None
+
+    def find(self, query: AssociationQuery) -> AssociationPage:
+        """The page a parsed query string asks for (:func:`printserver.jobs.query.
+        parse_association_query`)."""
+        return self.page(query.where, query.limit, query.cursor)
+
+    def get(self, record_id: int) -> AssociationRecord:
+        """One association's record. Raises :class:`UnknownAssociationError`."""
+        record = self.store.associations.get(int(record_id))
+        if record is None:
+            raise UnknownAssociationError(f"no association record {record_id} (it may have been "
+                                          "deleted by retention)")
+        return record
+
+
 # -- the services of one configuration ----------------------------------------------------------
 
 class Services:
@@ -635,6 +804,8 @@ class Services:
     ----------
     jobs : JobService
     printers : PrinterService
+    associations : AssociationService
+    dashboard : DashboardService
     """
 
     def __init__(self, config: Config, store: JobStore | None = None) -> None:
@@ -644,6 +815,8 @@ class Services:
         self.spool = Spool(config.spool_dir)
         self.jobs = JobService(config, self.store, self.spool)
         self.printers = PrinterService(config, self.store)
+        self.associations = AssociationService(self.store)
+        self.dashboard = DashboardService(config, self.store, self.printers)
 
     @classmethod
     def open(cls, config: Config) -> Services:
@@ -663,7 +836,8 @@ class Services:
         self.close()
 
 
-__all__ = ["FilmFileError", "FilmFileKind", "FilmFileMissing", "FilmFileRefused", "FilmSummary",
-           "ImageSummary", "JobDetail", "JobService", "PrinterService", "PrinterSettings",
-           "PrinterView", "ProfileRefresh", "Services", "Setting", "UnknownJobError",
+__all__ = ["AssociationService", "FilmFileError", "FilmFileKind", "FilmFileMissing",
+           "FilmFileRefused", "FilmSummary", "ImageSummary", "JobDetail", "JobService",
+           "PrinterHistory", "PrinterService", "PrinterSettings", "PrinterView", "ProfileRefresh",
+           "Services", "Setting", "StatusChange", "UnknownAssociationError", "UnknownJobError",
            "UnknownPrinterError", "find_printer", "printer_settings", "refresh_downstream"]

@@ -20,8 +20,6 @@ upgrade`` (:mod:`printserver.jobs.migrate`) has not brought to the head revision
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import json
 import os
@@ -30,16 +28,19 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import (Connection, Row, Select, Update, and_, bindparam, case, delete, func, or_,
-                        select, tuple_, update)
+from sqlalchemy import (Connection, Row, Select, Text, Update, and_, bindparam, case, cast, delete,
+                        func, or_, select, tuple_, union_all, update)
 
 from printserver.config import Config
-from printserver.jobs import migrate
+from printserver.jobs import cursors, migrate
+from printserver.jobs.association_log import AssociationLog
 from printserver.jobs.database import Database
 from printserver.jobs.errors import ClaimLostError, DuplicateJobError, JobStateError, JobStoreError
-from printserver.jobs.model import (FilmRecord, Job, JobEvent, JobEventKind, JobFilter, JobPage,
-                                    JobState, PrinterState)
-from printserver.jobs.schema import films, job_events, jobs, nodes, printers, stamp
+from printserver.jobs.model import (FilmRecord, Job, JobEvent, JobEventKind, JobFilter, JobOverview,
+                                    JobPage, JobState, PrinterEvent, PrinterEventKind,
+                                    PrinterEventPage, PrinterState)
+from printserver.jobs.schema import (films, job_events, jobs, nodes, printer_events, printers,
+                                     stamp)
 from printserver.jobs.schema import now as _now
 
 __all__ = ["ClaimLostError", "DuplicateJobError", "JobStateError", "JobStore", "JobStoreError",
@@ -58,6 +59,7 @@ _FINISH_EVENTS = {JobState.DONE: JobEventKind.DONE, JobState.FAILED: JobEventKin
                   JobState.CANCELLED: JobEventKind.CANCELLED}
 
 _FILM_FIELDS = [f.name for f in dataclasses.fields(FilmRecord)]
+_PDF_FILES, _WARNINGS = _FILM_FIELDS.index("pdf_files"), _FILM_FIELDS.index("warnings")
 
 # -- statements built once (SQLAlchemy caches their compiled form) --------------------------------
 _GET = select(jobs).where(jobs.c.job_id == bindparam("id"))
@@ -65,11 +67,39 @@ _GET_BY_UID = select(jobs).where(jobs.c.print_job_uid == bindparam("uid"))
 _INSERT_JOB = jobs.insert()
 _INSERT_EVENT = job_events.insert()
 _PRINTER = select(printers).where(printers.c.ae_title == bindparam("ae"))
+_PRINTERS_OF = select(printers).where(printers.c.ae_title.in_(bindparam("titles", expanding=True)))
+_INSERT_PRINTER_EVENT = printer_events.insert()
 _QUEUE_LENGTHS = (select(jobs.c.printer, func.count()).where(jobs.c.state.in_(_UNFINISHED))
                   .group_by(jobs.c.printer))
 _FILMS = select(films).where(films.c.job_id == bindparam("id")).order_by(films.c.film)
+_FILMS_OF = (select(films).where(films.c.job_id.in_(bindparam("ids", expanding=True)))
+             .order_by(films.c.job_id, films.c.film))
 _JOB_STATE = select(jobs.c.state, jobs.c.purged_at, jobs.c.message).where(
     jobs.c.job_id == bindparam("id"))
+#: the newest jobs (the dashboard's list)
+_NEWEST = (select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.job_id.desc())
+           .limit(bindparam("limit")))
+
+
+def _counts_since(column: str, count: int) -> Any:
+    """One statement counting, for each of ``:v0`` … ``:v<count-1>``, the jobs whose ``column``
+    has it and that were created since ``:since``: rows (value, count), each part one range of
+    the index on (``column``, created_at)."""
+    return union_all(*(select(cast(bindparam(f"v{i}", type_=Text), Text), func.count())
+                       .where(jobs.c[column] == bindparam(f"v{i}"),
+                              jobs.c.created_at >= bindparam("since"))
+                       for i in range(count)))
+
+
+def _last_failed(count: int) -> Any:
+    """One statement giving the newest FAILED job (by creation) of each of the printers ``:v0``
+    … ``:v<count-1>``, each part one lookup in jobs_printer_state."""
+    return union_all(*(select(select(jobs).where(jobs.c.printer == bindparam(f"v{i}"),
+                                                 jobs.c.state == JobState.FAILED.value)
+                              .order_by(jobs.c.created_at.desc(), jobs.c.job_id.desc())
+                              .limit(1).subquery())
+                       for i in range(count)))
+
 
 #: a PRINTING job no worker holds whose delivery is due to be asked about
 _DUE_PRINTING = and_(jobs.c.state == _PRINTING.value, jobs.c.claimed_by == "",
@@ -108,17 +138,35 @@ def node_of(worker_id: str) -> str:
 
 
 # -- rows ↔ records ------------------------------------------------------------------------------
+#: :class:`Job`'s fields are the ``jobs`` table's columns in the same order (a test checks), so
+#: a row becomes a job positionally, without a dict per row (listings make many)
+_STATE, _CANCEL = (list(jobs.c.keys()).index(name) for name in ("state", "cancel_requested"))
+_JOB_WIDTH = len(jobs.c)
+
+
 def _job(row: Row) -> Job:
-    values = dict(row._mapping)
-    values["state"] = JobState(values["state"])
-    values["cancel_requested"] = bool(values["cancel_requested"])
-    return Job(**values)
+    values = list(row)
+    values[_STATE] = JobState(values[_STATE])
+    values[_CANCEL] = bool(values[_CANCEL])
+    return Job(*values)
 
 
 def _printer(row: Row) -> PrinterState:
     values = dict(row._mapping)
     values["paused"] = bool(values["paused"])
     return PrinterState(**values)
+
+
+def _shown(state: PrinterState) -> tuple[bool, str, str, str]:
+    """What a printer's status history shows of its stored state."""
+    return state.paused, state.output_status, state.output_status_info, state.message
+
+
+def _printer_event(row: Row) -> PrinterEvent:
+    values = dict(row._mapping)
+    values["event"] = PrinterEventKind(values["event"])
+    values["paused"] = bool(values["paused"])
+    return PrinterEvent(**values)
 
 
 def _film_row(film: FilmRecord) -> dict[str, Any]:
@@ -129,10 +177,10 @@ def _film_row(film: FilmRecord) -> dict[str, Any]:
 
 
 def _film(row: Row) -> FilmRecord:
-    values = {name: row._mapping[name] for name in _FILM_FIELDS}
-    values["pdf_files"] = tuple(json.loads(values["pdf_files"]))
-    values["warnings"] = tuple(json.loads(values["warnings"]))
-    return FilmRecord(**values)
+    values = list(row[:len(_FILM_FIELDS)])  # the columns in the order of the fields (a test checks)
+    values[_PDF_FILES] = tuple(json.loads(values[_PDF_FILES]))
+    values[_WARNINGS] = tuple(json.loads(values[_WARNINGS]))
+    return FilmRecord(*values)
 
 
 def _event(row: Row) -> JobEvent:
@@ -142,41 +190,68 @@ def _event(row: Row) -> JobEvent:
 
 # -- listing cursors -----------------------------------------------------------------------------
 def _cursor(job: Job) -> str:
-    """The opaque cursor after ``job``: its (created_at, job_id), JSON in URL-safe base64."""
-    text = json.dumps([job.created_at, job.job_id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    """The opaque cursor after ``job``: its (created_at, job_id)."""
+    return cursors.encode(job.created_at, job.job_id)
 
 
 def _cursor_key(cursor: str) -> tuple[str, str]:
     """(created_at, job_id) of a cursor :func:`_cursor` made; ValueError for anything else."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw.decode())
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        key = None
-    if not (isinstance(key, list) and len(key) == 2 and all(isinstance(k, str) for k in key)):
-        raise ValueError(f"cursor {cursor[:40]!r} is not one a job listing gave: start again "
-                         "without a cursor")
-    return key[0], key[1]
+    created_at, job_id = cursors.decode(cursor, (str, str))
+    return created_at, job_id
 
 
-def _conditions(where: JobFilter) -> list[Any]:
-    """SQL conditions of a :class:`JobFilter`."""
-    conditions: list[Any] = []
-    if where.states:
-        conditions.append(jobs.c.state.in_([s.value for s in where.states]))
-    if where.printer:
-        conditions.append(jobs.c.printer == where.printer)
-    if where.calling_ae:
-        conditions.append(jobs.c.calling_ae == where.calling_ae)
-    if where.since is not None:
-        conditions.append(jobs.c.created_at >= stamp(where.since))
-    if where.until is not None:
-        conditions.append(jobs.c.created_at < stamp(where.until))
+def _like(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its wildcards escaped (ESCAPE '/')."""
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+def _page_values(where: JobFilter, cursor: str | None) -> dict[str, Any]:
+    """The values a page's statement binds, by name; which names there are is the statement's
+    shape (:func:`_page_statement`)."""
+    values: dict[str, Any] = {f"state{i}": s.value for i, s in enumerate(where.states)}
+    for name in ("printer", "calling_ae"):
+        if getattr(where, name):
+            values[name] = getattr(where, name)
+    for name in ("since", "until"):
+        if getattr(where, name) is not None:
+            values[name] = stamp(getattr(where, name))
     if where.text:
-        conditions.append(or_(jobs.c.film_session_label.icontains(where.text, autoescape=True),
-                              jobs.c.job_id.icontains(where.text, autoescape=True)))
-    return conditions
+        values["text"] = _like(where.text)
+    if cursor is not None:
+        values["after_at"], values["after_id"] = _cursor_key(cursor)
+    return values
+
+
+def _page_statement(names: tuple[str, ...], oldest_first: bool) -> Select:
+    """The statement of a page of jobs binding ``names`` (:func:`_page_values`) and ``:limit``:
+    the jobs (an index range, ``limit`` of them) joined to their films."""
+    c = jobs.c
+    conditions: list[Any] = []
+    states = [bindparam(n) for n in names if n.startswith("state")]
+    if states:
+        conditions.append(c.state.in_(states))
+    for name in ("printer", "calling_ae"):
+        if name in names:
+            conditions.append(c[name] == bindparam(name))
+    if "since" in names:
+        conditions.append(c.created_at >= bindparam("since"))
+    if "until" in names:
+        conditions.append(c.created_at < bindparam("until"))
+    if "text" in names:
+        conditions.append(or_(c.film_session_label.ilike(bindparam("text"), escape="/"),
+                              c.job_id.ilike(bindparam("text"), escape="/")))
+    if "after_at" in names:
+        key, after = tuple_(c.created_at, c.job_id), tuple_(bindparam("after_at"),
+                                                            bindparam("after_id"))
+        conditions.append(key > after if oldest_first else key < after)
+    order = ((c.created_at, c.job_id) if oldest_first
+             else (c.created_at.desc(), c.job_id.desc()))
+    chosen = (select(jobs).where(*conditions).order_by(*order).limit(bindparam("limit"))
+              .subquery("page"))
+    key = (chosen.c.created_at, chosen.c.job_id)
+    return (select(chosen, films)
+            .select_from(chosen.outerjoin(films, films.c.job_id == chosen.c.job_id))
+            .order_by(*(key if oldest_first else (k.desc() for k in key)), films.c.film))
 
 
 class JobStore:
@@ -184,10 +259,16 @@ class JobStore:
     returns; every database failure raises :class:`JobStoreError`.
 
     Open it with :func:`open_job_store`; :meth:`close` (or ``with``) releases its connections.
+
+    Attributes
+    ----------
+    associations : AssociationLog
+        The Print SCP's association records, in the same database.
     """
 
     def __init__(self, database: Database) -> None:
         self.db = database
+        self.associations = AssociationLog(database)
         #: several nodes may share this store (False: one serve at a time, e.g. an SQLite file)
         self.shared = database.shared
         # a claim is one UPDATE of the row its subquery picks (and, on PostgreSQL, locks)
@@ -195,6 +276,9 @@ class JobStore:
         self._take_queued = _take(database.claim(_PICK_QUEUED), {
             "state": _RENDERING.value, "attempts": jobs.c.attempts + 1, "retry_at": ""})
         self._locked_state = database.lock(_JOB_STATE)
+        self._locked_printer = database.lock(_PRINTER)
+        #: statements whose shape depends on the configuration (:meth:`_built`)
+        self._statements: dict[tuple, Any] = {}
 
     @property
     def url(self) -> str:
@@ -280,29 +364,35 @@ class JobStore:
             return [_job(r) for r in connection.execute(query)]
 
     def page(self, where: JobFilter | None = None, limit: int = 50,
-             cursor: str | None = None) -> JobPage:
-        """One page of the jobs ``where`` selects, newest first, with their films.
+             cursor: str | None = None, oldest_first: bool = False) -> JobPage:
+        """One page of the jobs ``where`` selects, newest first (``oldest_first``: oldest first),
+        with their films.
 
         Keyset pagination on (created_at, job_id): pass the page's ``next_cursor`` for the next
-        one; pages stay consistent while jobs are added. One query for the jobs, one for the
-        films of all of them.
+        one; pages stay consistent while jobs are added. One statement: the page's jobs (an
+        index range) joined to their films.
 
         Raises
         ------
         ValueError
             ``limit`` outside 1 … :data:`MAX_PAGE`, or a ``cursor`` that is not one a page gave.
         """
-        if not 1 <= limit <= MAX_PAGE:
-            raise ValueError(f"limit {limit}: expected 1 to {MAX_PAGE}")
-        query = select(jobs).where(*_conditions(where or JobFilter()))
-        if cursor is not None:
-            query = query.where(tuple_(jobs.c.created_at, jobs.c.job_id) < tuple_(
-                *_cursor_key(cursor)))
-        query = query.order_by(jobs.c.created_at.desc(), jobs.c.job_id.desc()).limit(limit + 1)
-        with self.db.read("listing jobs", snapshot=True) as connection:
-            rows = [_job(r) for r in connection.execute(query)]
-            page = rows[:limit]
-            records = self._films_of(connection, [j.job_id for j in page])
+        cursors.check_limit(limit, MAX_PAGE)
+        values = _page_values(where or JobFilter(), cursor)
+        joined = self._built(_page_statement, tuple(sorted(values)), oldest_first)
+        rows: list[Job] = []
+        records: dict[str, list[FilmRecord]] = {}
+        with self.db.read("listing jobs") as connection:  # one statement: one snapshot
+            for row in connection.execute(joined, {**values, "limit": limit + 1}):
+                job_id = row[0]
+                if not rows or rows[-1].job_id != job_id:
+                    rows.append(_job(row[:_JOB_WIDTH]))
+                    records[job_id] = []
+                if row[_JOB_WIDTH] is not None:  # the film's job_id: NULL for a job without
+                    records[job_id].append(_film(row[_JOB_WIDTH:]))
+        page = rows[:limit]
+        if len(rows) > limit:
+            records.pop(rows[-1].job_id, None)
         return JobPage(page, records, _cursor(page[-1]) if len(rows) > limit else None)
 
     def claim_next(self, worker_id: str, now: datetime | None = None) -> Job | None:
@@ -473,36 +563,117 @@ class JobStore:
             return [_printer(r) for r in connection.execute(
                 select(printers).order_by(printers.c.ae_title))]
 
-    def _set_printer(self, work: str, ae_title: str, values: dict[str, Any]) -> PrinterState:
-        """Insert or update a printer's row with ``values``."""
+    def _change_printer(self, work: str, ae_title: str, values: dict[str, Any],
+                        event: PrinterEventKind, actor: str = "") -> PrinterState:
+        """Insert or update a printer's row with ``values`` and, when that changed what its
+        status history shows (the output status, or paused), add the ``event`` row to the
+        history, in the same transaction; nothing is written when nothing would change."""
         upsert = self.db.insert(printers).values(ae_title=ae_title, **values)
         upsert = upsert.on_conflict_do_update(index_elements=[printers.c.ae_title], set_=values)
         with self.db.write(work) as connection:
-            return _printer(connection.execute(upsert.returning(*printers.c)).one())
+            row = connection.execute(self._locked_printer, {"ae": ae_title}).first()
+            before = _printer(row) if row is not None else PrinterState(ae_title)
+            if all(getattr(before, name) == value for name, value in values.items()
+                   if not name.endswith("_at")):
+                return before
+            after = _printer(connection.execute(upsert.returning(*printers.c)).one())
+            if _shown(after) != _shown(before):
+                connection.execute(_INSERT_PRINTER_EVENT, {
+                    "ae_title": ae_title, "at": _now(), "event": event.value,
+                    "paused": int(after.paused), "output_status": after.output_status,
+                    "output_status_info": after.output_status_info, "message": after.message,
+                    "actor": actor})
+        return after
 
     def set_paused(self, ae_title: str, paused: bool, actor: str = "") -> PrinterState:
-        """Pause (its queued jobs wait) or resume a printer; ``actor`` is kept as ``paused_by``."""
-        return self._set_printer(f"{'pausing' if paused else 'resuming'} printer {ae_title}",
-                                 ae_title, {"paused": int(paused),
-                                            "paused_at": _now() if paused else "",
-                                            "paused_by": actor if paused else ""})
+        """Pause (its queued jobs wait) or resume a printer; ``actor`` is kept as ``paused_by``.
+        History: paused or resumed, by ``actor``, when the printer was not already so."""
+        return self._change_printer(
+            f"{'pausing' if paused else 'resuming'} printer {ae_title}", ae_title,
+            {"paused": int(paused), "paused_at": _now() if paused else "",
+             "paused_by": actor if paused else ""},
+            PrinterEventKind.PAUSED if paused else PrinterEventKind.RESUMED, actor)
 
     def set_output_status(self, ae_title: str, status: str, status_info: str,
-                          message: str = "") -> PrinterState:
+                          message: str = "", actor: str = "") -> PrinterState:
         """Record the state of a printer's output device (Printer Status / Status Info terms);
-        nothing is written when it did not change."""
+        nothing is written when it did not change. History: output, by ``actor`` (the worker or
+        probe that saw it)."""
         current = self.printer_state(ae_title)
         if (current.output_status, current.output_status_info, current.message) == (
                 status, status_info, message[:500]):
-            return current
-        return self._set_printer(f"recording the status of printer {ae_title}", ae_title, {
+            return current  # the common case: one read, no write transaction
+        return self._change_printer(f"recording the status of printer {ae_title}", ae_title, {
             "output_status": status, "output_status_info": status_info,
-            "message": message[:500], "updated_at": _now()})
+            "message": message[:500], "updated_at": _now()}, PrinterEventKind.OUTPUT, actor)
+
+    def printer_history(self, ae_title: str, limit: int = 50,
+                        cursor: str | None = None) -> PrinterEventPage:
+        """A page of a printer's status history (pauses, resumes, output status changes), newest
+        first; keyset pagination as :meth:`page`.
+
+        Raises
+        ------
+        ValueError
+            ``limit`` outside 1 … :data:`MAX_PAGE`, or a ``cursor`` that is not one a page gave.
+        """
+        cursors.check_limit(limit, MAX_PAGE)
+        query = select(printer_events).where(printer_events.c.ae_title == ae_title)
+        if cursor is not None:
+            (last,) = cursors.decode(cursor, (int,))
+            query = query.where(printer_events.c.id < last)
+        query = query.order_by(printer_events.c.id.desc()).limit(limit + 1)
+        with self.db.read(f"reading the status history of printer {ae_title}") as connection:
+            rows = [_printer_event(r) for r in connection.execute(query)]
+        page = rows[:limit]
+        return PrinterEventPage(page, cursors.encode(page[-1].id) if len(rows) > limit else None)
 
     def queue_lengths(self) -> dict[str, int]:
         """Printer AE title → number of its unfinished jobs (QUEUED, RENDERING, PRINTING)."""
         with self.db.read("counting queued jobs") as connection:
             return {printer: int(count) for printer, count in connection.execute(_QUEUE_LENGTHS)}
+
+    # -- the dashboard's counts ------------------------------------------------------------------
+    def overview(self, printer_titles: Sequence[str], since: datetime,
+                 recent: int = 10) -> JobOverview:
+        """What the dashboard shows, in one snapshot and a handful of statements: the jobs
+        created since ``since`` per state and per printer, every printer's queue length, the
+        newest FAILED job and stored state of each of ``printer_titles``, the ``recent`` newest
+        jobs.
+
+        Each count is one range of an index, as small as the jobs it counts (a count over the
+        whole history would read an entry per job ever printed); each printer's newest FAILED job
+        one index lookup.
+        """
+        titles = list(printer_titles)
+        states_of = [s.value for s in JobState]
+        by_state = {"since": stamp(since), **{f"v{i}": v for i, v in enumerate(states_of)}}
+        by_printer = {"since": stamp(since), **{f"v{i}": v for i, v in enumerate(titles)}}
+        with self.db.read("reading the dashboard's counts", snapshot=True) as connection:
+            states = {state: int(n) for state, n in connection.execute(
+                self._built(_counts_since, "state", len(states_of)), by_state)}
+            queues = {ae: int(n) for ae, n in connection.execute(_QUEUE_LENGTHS)}
+            created, last_failed, stored = {}, {}, {}
+            if titles:
+                created = {ae: int(n) for ae, n in connection.execute(
+                    self._built(_counts_since, "printer", len(titles)), by_printer)}
+                last_failed = {job.printer: job for job in map(_job, connection.execute(
+                    self._built(_last_failed, len(titles)), by_printer))}
+                stored = {row.ae_title: _printer(row) for row in connection.execute(
+                    _PRINTERS_OF, {"titles": titles})}
+            newest = ([_job(r) for r in connection.execute(_NEWEST, {"limit": recent})]
+                      if recent > 0 else [])
+        return JobOverview(states, queues, created, last_failed,
+                           {ae: stored.get(ae, PrinterState(ae)) for ae in titles}, newest)
+
+    def _built(self, build: Any, *shape: Any) -> Any:
+        """The statement ``build(*shape)``, built once per shape (building a union of a dozen
+        SELECTs costs more than running it)."""
+        key = (build, *shape)
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = self._statements[key] = build(*shape)
+        return statement
 
     # -- workers that stopped, nodes -------------------------------------------------------------
     def requeue_stale(self, claimed_by: Iterable[str] | None = None,
@@ -640,8 +811,7 @@ class JobStore:
     def _films_of(connection: Connection, job_ids: Sequence[str]) -> dict[str, list[FilmRecord]]:
         found: dict[str, list[FilmRecord]] = {job_id: [] for job_id in job_ids}
         if found:
-            for row in connection.execute(select(films).where(films.c.job_id.in_([*found]))
-                                          .order_by(films.c.job_id, films.c.film)):
+            for row in connection.execute(_FILMS_OF, {"ids": [*found]}):
                 found[row.job_id].append(_film(row))
         return found
 

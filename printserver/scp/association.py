@@ -13,6 +13,7 @@ from printserver.config import LimitsConfig, PrinterConfig
 from printserver.jobs import ids
 from printserver.jobs.spool import Stager
 from printserver.jobs.writer import JobWriter
+from printserver.scp.association_log import AssociationTrace
 from printserver.scp.attributes import RuleContext
 from printserver.scp.model import (FILM_BOX, FILM_SESSION, GRAYSCALE_IMAGE_BOX, GRAYSCALE_META,
                                    FilmSession, PresentationLUTRecord)
@@ -38,6 +39,10 @@ class PrintAssociation:
         Where N-ACTION freezes print jobs.
     staging : Stager
         Stages this association's image pixels (Image Box N-SET) until N-ACTION.
+    queued_jobs : list of str
+        Ids of the print jobs this association queued (N-ACTION), in order.
+    trace : AssociationTrace or None
+        What the association did, for the association records (None: not recorded).
     """
 
     calling_ae: str
@@ -52,6 +57,8 @@ class PrintAssociation:
     presentation_luts: dict[str, PresentationLUTRecord] = field(default_factory=dict)
     #: SOP Instance UID → SOP Class UID of every live instance (0112 / 0119 checks)
     instances: dict[str, str] = field(default_factory=dict)
+    queued_jobs: list[str] = field(default_factory=list)
+    trace: AssociationTrace | None = None
 
     # -- negotiation -------------------------------------------------------------------------
     def has_context(self, abstract_syntax: str) -> bool:

@@ -23,6 +23,7 @@ from printserver.jobs.writer import JobWriter
 from printserver.scp import (annotation_box, film_box, film_session, presentation_lut, printer,
                              image_box)
 from printserver.scp.association import PrintAssociation
+from printserver.scp.association_log import AssociationRecorder, AssociationTrace
 from printserver.scp.model import (ANNOTATION_BOX, FILM_BOX, FILM_SESSION, GRAYSCALE_IMAGE_BOX,
                                    GRAYSCALE_META, PRESENTATION_LUT, PRINT_JOB, PRINTER,
                                    PRINTER_CONFIGURATION)
@@ -30,7 +31,8 @@ from printserver.scp.notifier import EventNotifier
 from printserver.scp.print_job import get_print_job
 from printserver.scp.status import DimseError, Reply, status_fields
 from printserver.scp.transport.association import Association, Rejection, Request, Response
-from printserver.scp.transport.command import N_ACTION, N_CREATE, N_DELETE, N_GET, N_SET
+from printserver.scp.transport.command import (N_ACTION, N_CREATE, N_DELETE, N_GET, N_SET,
+                                               Command)
 from printserver.vocabulary import Status
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,8 @@ class PrintHandlers:
     jobs: JobWriter
     #: sends Print Job and Printer N-EVENT-REPORTs (None: no events)
     events: EventNotifier | None = None
+    #: writes the association records (None: associations are not recorded)
+    recorder: AssociationRecorder | None = None
 
     @property
     def store(self) -> JobStore:
@@ -78,6 +82,11 @@ class PrintHandlers:
                              f"calling AE title {calling!r} not allowed on {chosen.ae_title}")
         return None
 
+    def on_rejected(self, assoc: Association, rejection: Rejection) -> None:
+        """Record the rejected association (its A-ASSOCIATE-RJ is being sent)."""
+        if self.recorder is not None:
+            self.recorder.submit(AssociationTrace.rejected(assoc, rejection))
+
     def on_established(self, assoc: Association) -> None:
         chosen = self.config.printer(assoc.called_ae)
         assert chosen is not None
@@ -86,7 +95,8 @@ class PrintHandlers:
             calling_ae=assoc.calling_ae, called_ae=assoc.called_ae, printer=chosen,
             limits=self.config.dicom.limits, strict=self.config.dicom.strict_attributes,
             negotiated=negotiated, jobs=self.jobs,
-            staging=self.jobs.spool.stager(assoc.calling_ae))
+            staging=self.jobs.spool.stager(assoc.calling_ae),
+            trace=AssociationTrace.accepted(assoc) if self.recorder is not None else None)
         assoc.state = state
         log.info("association from %s (%s:%s) to %s accepted, %d contexts", assoc.calling_ae,
                  assoc.address[0], assoc.address[1], assoc.called_ae, len(negotiated))
@@ -105,8 +115,17 @@ class PrintHandlers:
             state.staging.close()
         assoc.state = None
         log.info("association from %s to %s %s", state.calling_ae, state.called_ae, how)
+        if state.trace is not None and self.recorder is not None:
+            self.recorder.submit(state.trace.finish(how, state.queued_jobs))
 
     # -- DIMSE-N ------------------------------------------------------------------------------
+    @staticmethod
+    def on_responded(assoc: Association, command: Command, response: Response) -> None:
+        """Count the request in the association's trace (and keep a status not Success)."""
+        state = assoc.state
+        if isinstance(state, PrintAssociation) and state.trace is not None:
+            state.trace.responded(command, response)
+
     def on_request(self, request: Request) -> Response:
         handler = {N_CREATE: self.on_n_create, N_SET: self.on_n_set, N_GET: self.on_n_get,
                    N_ACTION: self.on_n_action, N_DELETE: self.on_n_delete}[request.command.field]

@@ -165,6 +165,7 @@ def print_films(state: PrintAssociation, films: Sequence[FilmBox], action: str) 
         raise DimseError(Status.PROCESSING_FAILURE, f"print job not stored: {exc}"[:64]) from exc
     for film in films:
         film.printed = True
+    state.queued_jobs.append(job.job_id)
     log.info("print job %s queued: %d film(s) x %d copies, printer %s, from %s (%s N-ACTION)",
              job.job_id, job.film_count, job.copies, job.printer, job.calling_ae, action)
     if not state.has_context(PRINT_JOB):

@@ -7,6 +7,9 @@ their own; each with Explicit VR LE, Implicit VR LE and Explicit VR BE.
 
 TLS (PS3.15 B): the handshake runs in the association's thread, not in the accept loop, so that a
 client that connects and stays silent cannot block others (pitfall P9).
+
+Every association, accepted or rejected, is recorded in the job store for the Associations admin
+page, by a background writer the associations never wait for (:mod:`.association_log`).
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from pynetdicom.presentation import PresentationContext, build_context
 from printserver import __version__
 from printserver.config import Config, TLSConfig
 from printserver.errors import ConfigError
+from printserver.jobs.association_log import AssociationLog
+from printserver.jobs.database import Database
 from printserver.jobs.spool import Spool
 from printserver.jobs.store import JobStore, open_job_store
 from printserver.jobs.writer import JobWriter
+from printserver.scp.association_log import AssociationRecorder
 from printserver.scp.handlers import PrintHandlers
 from printserver.scp.model import (ANNOTATION_BOX, FILM_BOX, FILM_SESSION, GRAYSCALE_IMAGE_BOX,
                                    GRAYSCALE_META, PRESENTATION_LUT, PRINT_JOB, PRINTER,
@@ -87,9 +93,12 @@ class PrintServer:
     config : Config
     store : JobStore, optional
         Defaults to the configuration's job store (SQLite in ``data_dir``).
+    recorder : AssociationRecorder, optional
+        Writes the association records; defaults to one writing to ``store``.
     """
 
-    def __init__(self, config: Config, store: JobStore | None = None) -> None:
+    def __init__(self, config: Config, store: JobStore | None = None,
+                 recorder: AssociationRecorder | None = None) -> None:
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = store or open_job_store(config)
@@ -101,7 +110,15 @@ class PrintServer:
                                     limits.max_spool_bytes_per_association,
                                     print_job_events=config.dicom.print_job_events,
                                     max_queued_jobs=limits.max_queued_jobs)
-        self.handlers = PrintHandlers(config, JobWriter(self.spool, self.store), self.events)
+        #: writes the association records to the job store, off the associations' threads, on
+        #: connections of their own whose commits do not wait for the disk (see Database.for_url)
+        self._records: Database | None = None
+        if recorder is None:
+            self._records = Database.for_url(self.store.url, durable=False)
+            recorder = AssociationRecorder(AssociationLog(self._records).add)
+        self.recorder = recorder
+        self.handlers = PrintHandlers(config, JobWriter(self.spool, self.store), self.events,
+                                      self.recorder)
         self.settings = AssociationSettings(
             contexts=supported_contexts(), max_pdu=limits.max_pdu_size,
             acse_timeout=ACSE_TIMEOUT, network_timeout=limits.network_timeout,
@@ -137,6 +154,7 @@ class PrintServer:
         context = tls_context(d.tls)
         self._listener = Listener(d.host, d.port, self.handlers, self.settings,
                                   d.limits.max_associations, context)
+        self.recorder.start()
         self._listener.start()
         self.events.start()
         log.info("Print SCP listening on %s:%d (%s), AE titles %s, data in %s",
@@ -149,6 +167,9 @@ class PrintServer:
             self._listener.stop()
             self._listener = None
         self.events.stop()
+        self.recorder.stop()  # the records of the associations just ended, then no more
+        if self._records is not None:
+            self._records.close()
         self.spool.close()
         self.store.close()
         log.info("Print SCP stopped")

@@ -19,6 +19,7 @@ happened without it, for callers that name the peer their own way.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -46,6 +47,8 @@ class Peer:
         Seconds for connecting, the association negotiation, each response and an idle network.
     kind : str
         What the peer is, for messages ("film printer", "PACS"; empty: nothing said).
+    tls : ssl.SSLContext or None
+        A client TLS context: the association runs over TLS (PS3.15 B); None: plain TCP.
     """
 
     host: str
@@ -54,6 +57,7 @@ class Peer:
     calling_aet: str
     timeout: float = 30.0
     kind: str = ""
+    tls: ssl.SSLContext | None = None
 
     @property
     def where(self) -> str:
@@ -152,8 +156,9 @@ def connect(peer: Peer, contexts: Sequence[PresentationContext],
     ContextsRefused
         A required context was refused (the association was released).
     """
+    tls = {"tls_args": (peer.tls, None)} if peer.tls is not None else {}
     assoc, watch = associate(application_entity(peer), peer.host, peer.port, peer.called_aet,
-                             list(evt_handlers), contexts=list(contexts))
+                             list(evt_handlers), contexts=list(contexts), **tls)
     if assoc.is_rejected or watch.rejection is not None:
         raise PeerRejected(peer, watch)
     if not assoc.is_established:

@@ -27,6 +27,7 @@ N-EVENT-REPORTs from the printer (Print Job, Printer) are recorded and answered 
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -191,6 +192,8 @@ class PrintSCU:
         Seconds for connecting, association negotiation and each response.
     kind : str
         What the printer is, for messages (e.g. "film printer"; :attr:`Peer.kind`).
+    tls : ssl.SSLContext, optional
+        Associate over TLS with this client context (PS3.15 B).
 
     Raises
     ------
@@ -199,9 +202,10 @@ class PrintSCU:
     """
 
     def __init__(self, host: str, port: int, called_aet: str, calling_aet: str = "PRINTSCU",
-                 timeout: float = 30.0, kind: str = "") -> None:
+                 timeout: float = 30.0, kind: str = "",
+                 tls: ssl.SSLContext | None = None) -> None:
         check_pynetdicom()
-        self.peer = Peer(host, port, called_aet, calling_aet, timeout, kind)
+        self.peer = Peer(host, port, called_aet, calling_aet, timeout, kind, tls)
         self.host, self.port = host, port
         self.called_aet, self.calling_aet = called_aet, calling_aet
         self.timeout = timeout

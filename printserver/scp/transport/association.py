@@ -167,9 +167,16 @@ class ServiceUser(Protocol):
 
     def on_requested(self, request: A_ASSOCIATE, address: tuple[str, int]) -> Rejection | None: ...
 
+    def on_rejected(self, assoc: Association, rejection: Rejection) -> None:
+        """The association is being rejected, by the user or the provider (A-ASSOCIATE-RJ)."""
+
     def on_established(self, assoc: Association) -> None: ...
 
     def on_request(self, request: Request) -> Response: ...
+
+    def on_responded(self, assoc: Association, command: Command, response: Response) -> None:
+        """A request was answered (whoever answered it: the user, or the association for a
+        service it does not offer or a data set it cannot decode); must be quick."""
 
     def on_ended(self, assoc: Association, how: str) -> None: ...
 
@@ -551,6 +558,10 @@ class Association:
     def _reject(self, rejection: Rejection) -> None:
         log.warning("association from %s (%s) to %s rejected: %s", self.calling_ae,
                     self.address[0], self.called_ae, rejection.why)
+        try:
+            self.user.on_rejected(self, rejection)
+        except Exception:
+            log.exception("association rejection handler failed")
         if self.counted and self.release is not None:
             self.release(self)  # a rejected association holds no place while Sta13 lasts
         self._send(P.associate_rj(rejection.result, rejection.source, rejection.reason))
@@ -687,6 +698,7 @@ class Association:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s from %s: %s", command.name, self.calling_ae, dict(command))
         response = self._respond(message, context)
+        self.user.on_responded(self, command, response)
         if self._outbox and self.ul_state is STA6:
             self._send_events()  # the SCU waits for this response: a safe moment (see module)
         try:
